@@ -1,0 +1,579 @@
+import { X509Certificate } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { Subject, type Observable } from 'rxjs';
+import Long from 'long';
+import { ConnectionClosedError, HandshakeError, MessageTooLargeError, StoppedError, TimeoutError } from '../errors.js';
+import { MspIdentityMapper, type IdentityMapper } from '../identity/identity-mapper.js';
+import { MspManager } from '../identity/msp.js';
+import { SignedMessage, type GossipMessageInit } from '../wire/signed-message.js';
+import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
+import { Connection, ConnectionState, type ConnectionHooks, type HandshakeOutcome } from './connection.js';
+import type { ConnectionInfo, RemotePeer } from './connection-info.js';
+import { ConnectionStore, hexOf } from './connection-store.js';
+import { Demux } from './demux.js';
+import { Dialer } from './dialer.js';
+import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
+import { silentLogger, type Logger } from './logger.js';
+import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
+import type { DropReason, OutboundItem } from './outbound-buffer.js';
+import { ReceivedMessage } from './received-message.js';
+import { ackKey, AggregatedSendResult, randomNonce, type AckOutcome } from './send-with-ack.js';
+import { GossipServer } from './server.js';
+import { clientCredentials, serverCredentials } from './tls-credentials.js';
+
+/** A message that could not be delivered to the stream of a peer, and why. */
+export interface DroppedMessage {
+  readonly reason: DropReason | 'too-large';
+  /** The intended receiver, when known. */
+  readonly pkiId?: Buffer;
+  readonly endpoint: string;
+  /** Size of the envelope in bytes. */
+  readonly size: number;
+}
+
+/** Counters since the comm started. */
+export interface CommStats {
+  readonly sent: number;
+  readonly received: number;
+  readonly dropped: Readonly<Record<DroppedMessage['reason'], number>>;
+  readonly handshakeFailures: number;
+  readonly connections: number;
+}
+
+/** A failed handshake with a remote that dialed us or that we dialed. */
+export interface HandshakeFailureEvent {
+  readonly direction: 'inbound' | 'outbound';
+  readonly endpoint: string;
+  readonly error: HandshakeError | Error;
+}
+
+/** A live connection, for inspection. */
+export interface ConnectionSummary {
+  readonly id: number;
+  readonly pkiId: Buffer;
+  readonly endpoint: string;
+  readonly direction: 'inbound' | 'outbound';
+  readonly state: ConnectionState;
+  readonly queued: number;
+  readonly active: boolean;
+}
+
+/**
+ * A gossip comm instance: Fabric's `gossip/comm.Comm`, reactive.
+ *
+ * Messages received from every peer flow through one hot demultiplexer; `accept()` filters it.
+ * Sending never blocks: each peer has one connection with a bounded outbound buffer.
+ */
+export interface Comm {
+  /** host:port this peer is reachable at. */
+  readonly endpoint: string;
+  /** This peer's PKI-ID. */
+  getPKIid(): Buffer;
+  /**
+   * Sends a message to each peer, dialing those without a connection. Returns at once; order is
+   * kept per peer. A message that cannot be queued or written is counted and reported on
+   * `drops$` (and, for a peer that cannot be reached, its PKI-ID on `presumedDead$`).
+   * Throws MessageTooLargeError (before sending to anyone) if the envelope exceeds maxSendMsgSize,
+   * and BufferOverflowError after queueing to the others if a full buffer's policy is `error`.
+   */
+  send(message: SignedMessage | GossipMessageInit, ...peers: RemotePeer[]): void;
+  /**
+   * Sends to one peer without dropping: waits for room in the buffer; resolves when the stream
+   * took the message, rejects (ConnectionClosedError, StoppedError, ...) if it never will.
+   */
+  sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void>;
+  /**
+   * Fabric 2.x SendWithAck: sends with a fresh random nonce and waits until `minAck` peers
+   * acknowledged, or every peer answered or timed out after `timeoutMs`.
+   */
+  sendWithAck(
+    message: GossipMessageInit,
+    timeoutMs: number,
+    minAck: number,
+    ...peers: RemotePeer[]
+  ): Promise<AggregatedSendResult>;
+  /** Dials and Pings `peer` (nothing is kept); resolves with the round-trip time in ms. */
+  probe(peer: RemotePeer): Promise<number>;
+  /**
+   * A probe handshake: authenticates `peer` and returns who it is, keeping nothing. Rejects with
+   * HandshakeError (the remote's reason when it refused us) or ConnectError.
+   */
+  handshake(peer: RemotePeer): Promise<ConnectionInfo>;
+  /**
+   * Messages received that match `predicate`. Hot: only messages received while subscribed;
+   * completes when the comm stops; never errors.
+   */
+  accept(predicate?: (message: ReceivedMessage) => boolean): Observable<ReceivedMessage>;
+  /** PKI-IDs of peers found unreachable (failed dial, stream lost). Hot; completes on stop. */
+  readonly presumedDead$: Observable<Buffer>;
+  /** Every message dropped, with the reason. Hot; completes on stop. */
+  readonly drops$: Observable<DroppedMessage>;
+  /** Every failed handshake, in or out. Hot; completes on stop. */
+  readonly handshakeFailures$: Observable<HandshakeFailureEvent>;
+  /** Closes the connection(s) to a peer (flushing first); the next send dials again. */
+  closeConn(peer: RemotePeer): Promise<void>;
+  /** Live connections. */
+  connections(): ConnectionSummary[];
+  /** The queue depth of the connection to a peer, over time (hot; completes when it closes). */
+  queueDepth$(peer: RemotePeer): Observable<number>;
+  stats(): CommStats;
+  /** Closes everything this instance opened. Idempotent; afterwards the process can exit. */
+  stop(): Promise<void>;
+}
+
+/** Creates a comm instance: starts its own server on `listen`, or attaches to `server`. */
+export async function createComm(options: CommOptions): Promise<Comm> {
+  const comm = new CommImpl(resolveOptions(options));
+  await comm.start();
+  return comm;
+}
+
+class CommImpl implements Comm {
+  private readonly logger: Logger;
+  private readonly mapper: IdentityMapper;
+  private readonly demux = new Demux();
+  private readonly presumedDead = new Subject<Buffer>();
+  private readonly drops = new Subject<DroppedMessage>();
+  private readonly handshakeFailures = new Subject<HandshakeFailureEvent>();
+  private readonly store: ConnectionStore;
+  private readonly dialer: Dialer;
+  private readonly byId = new Map<number, Connection>();
+  private readonly ackWaiters = new Map<string, (error: string) => void>();
+  private readonly ownConn: Buffer;
+  private readonly ownProbe: Buffer;
+  private readonly tlsRoots: X509Certificate[];
+  private readonly hooks: ConnectionHooks;
+  private server: GossipServer | undefined;
+  private boundEndpoint = '';
+  private stopping: Promise<void> | undefined;
+  private counters = {
+    sent: 0,
+    received: 0,
+    handshakeFailures: 0,
+    connections: 0,
+    dropped: { overflow: 0, 'connection-closed': 0, 'dial-failed': 0, stopped: 0, 'too-large': 0 },
+  };
+
+  readonly presumedDead$: Observable<Buffer> = this.presumedDead.asObservable();
+  readonly drops$: Observable<DroppedMessage> = this.drops.asObservable();
+  readonly handshakeFailures$: Observable<HandshakeFailureEvent> = this.handshakeFailures.asObservable();
+
+  constructor(private readonly options: ResolvedCommOptions) {
+    const self = options.self;
+    this.logger = options.logger ?? silentLogger;
+    this.mapper = options.mapper ?? defaultMapper(options);
+    const roots = [...(options.tlsRootCerts ?? self.tlsRootCerts ?? [])];
+    this.tlsRoots = roots.map((pem) => new X509Certificate(pem));
+    const tlsHash = options.tls && self.tls ? certificateHash(pemToDer(self.tls.cert)) : undefined;
+    this.ownConn = buildConnEstablish(self, tlsHash, false);
+    this.ownProbe = buildConnEstablish(self, tlsHash, true);
+    const credentials =
+      options.tls && self.tls ? clientCredentials(self.tls.cert, self.tls.key, roots) : grpc.credentials.createInsecure();
+    this.dialer = new Dialer({
+      credentials,
+      dialTimeoutMs: options.dialTimeoutMs,
+      pingTimeoutMs: options.pingTimeoutMs,
+      maxRecvMsgSize: options.maxRecvMsgSize,
+      maxSendMsgSize: options.maxSendMsgSize,
+      keepaliveTimeMs: options.keepaliveTimeMs,
+      keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+      ...(options.tlsServerNameOverride ? { tlsServerNameOverride: options.tlsServerNameOverride } : {}),
+    });
+    this.hooks = {
+      bufferSize: options.sendBufferSize,
+      overflowPolicy: options.overflowPolicy,
+      closeTimeoutMs: options.closeTimeoutMs,
+      onDrop: (conn, item, reason) => this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason),
+      onWritten: () => {
+        this.counters.sent++;
+        this.options.metrics?.messageSent();
+      },
+      received: (conn, signed) => {
+        this.counters.received++;
+        this.options.metrics?.messageReceived();
+        return new ReceivedMessage(signed, conn.info!, conn.id, this);
+      },
+    };
+    this.store = new ConnectionStore({
+      selfPkiId: Buffer.from(self.pkiId),
+      hooks: this.hooks,
+      duplicateGraceMs: options.duplicateGraceMs,
+      dial: (conn, peer) => this.dialAndHandshake(conn, peer, false).then(() => undefined),
+      presumedDead: (pkiId) => {
+        this.logger.info({ pkiId: pkiId.toString('hex') }, 'peer presumed dead');
+        this.options.metrics?.presumedDead();
+        this.presumedDead.next(pkiId);
+      },
+      dropped: (conn, items, reason) => this.dropAll(conn, items, reason),
+      connectionsChanged: (count) => {
+        this.counters.connections = count;
+        this.options.metrics?.connections(count);
+      },
+    });
+  }
+
+  get endpoint(): string {
+    return this.options.externalEndpoint ?? this.boundEndpoint;
+  }
+
+  async start(): Promise<void> {
+    const onStream = (call: ServerGossipStream): void => this.onInboundStream(call);
+    if (this.options.server) {
+      this.server = GossipServer.attach(this.options.server, onStream);
+      this.boundEndpoint = this.options.listen ?? '';
+      return;
+    }
+    const self = this.options.self;
+    const credentials =
+      this.options.tls && self.tls
+        ? serverCredentials(self.tls.cert, self.tls.key, this.options.tlsRootCerts ?? self.tlsRootCerts ?? [])
+        : grpc.ServerCredentials.createInsecure();
+    const listen = this.options.listen!;
+    this.server = await GossipServer.listen(
+      listen,
+      { credentials, maxRecvMsgSize: this.options.maxRecvMsgSize, maxSendMsgSize: this.options.maxSendMsgSize },
+      onStream,
+    );
+    this.boundEndpoint = `${hostOf(listen)}:${this.server.port}`;
+  }
+
+  getPKIid(): Buffer {
+    return Buffer.from(this.options.self.pkiId);
+  }
+
+  send(message: SignedMessage | GossipMessageInit, ...peers: RemotePeer[]): void {
+    const signed = toSigned(message);
+    const bytes = this.checkSize(signed);
+    let overflow: Error | undefined;
+    for (const peer of peers) {
+      if (this.stopping) {
+        this.reportDrop(toBuffer(peer.pkiId), peer.endpoint, bytes.length, 'stopped');
+        continue;
+      }
+      if (this.isSelf(peer)) continue;
+      try {
+        this.store.get(peer).outbound.next({ bytes });
+      } catch (err: unknown) {
+        overflow ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (overflow) throw overflow;
+  }
+
+  sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    const signed = toSigned(message);
+    let bytes: Buffer;
+    try {
+      bytes = this.checkSize(signed);
+    } catch (err: unknown) {
+      return Promise.reject(err);
+    }
+    return this.store.get(peer).outbound.nextBlocking(bytes);
+  }
+
+  async sendWithAck(
+    message: GossipMessageInit,
+    timeoutMs: number,
+    minAck: number,
+    ...peers: RemotePeer[]
+  ): Promise<AggregatedSendResult> {
+    if (peers.length === 0) return new AggregatedSendResult([]);
+    if (this.stopping) throw new StoppedError();
+    const nonce = randomNonce();
+    const signed = SignedMessage.create({ ...message, nonce });
+    this.checkSize(signed);
+    const outcomes: AckOutcome[] = [];
+    await new Promise<void>((resolve) => {
+      let acks = 0;
+      let settled = 0;
+      const pending = new Map<RemotePeer, () => void>();
+      const finishPeer = (peer: RemotePeer, error: string): void => {
+        const cleanup = pending.get(peer);
+        if (!cleanup) return;
+        pending.delete(peer);
+        cleanup();
+        outcomes.push({ peer, error });
+        settled++;
+        if (error === '') acks++;
+        if (acks >= minAck || settled === peers.length) {
+          for (const [p, c] of pending) {
+            c();
+            outcomes.push({ peer: p, error: 'no ack awaited: enough peers acknowledged' });
+          }
+          pending.clear();
+          resolve();
+        }
+      };
+      for (const peer of peers) {
+        if (!peer.pkiId || peer.pkiId.length === 0) {
+          pending.set(peer, () => undefined);
+          finishPeer(peer, 'peer has no PKI-ID: its ack cannot be matched');
+          continue;
+        }
+        const key = ackKey(peer.pkiId, nonce);
+        const timer = setTimeout(() => finishPeer(peer, `timed out waiting for ack after ${timeoutMs} ms`), timeoutMs);
+        timer.unref();
+        pending.set(peer, () => {
+          clearTimeout(timer);
+          this.ackWaiters.delete(key);
+        });
+        this.ackWaiters.set(key, (error) => finishPeer(peer, error));
+      }
+      for (const peer of peers) {
+        if (!pending.has(peer)) continue;
+        this.sendAsync(signed, peer).catch((err: unknown) =>
+          finishPeer(peer, err instanceof Error ? err.message : String(err)),
+        );
+      }
+    });
+    return new AggregatedSendResult(outcomes);
+  }
+
+  async probe(peer: RemotePeer): Promise<number> {
+    if (this.stopping) throw new StoppedError();
+    return this.dialer.probe(peer.endpoint);
+  }
+
+  async handshake(peer: RemotePeer): Promise<ConnectionInfo> {
+    if (this.stopping) throw new StoppedError();
+    const conn = new Connection('outbound', peer.endpoint, this.hooks);
+    this.store.track(conn);
+    const outcome = await this.dialAndHandshake(conn, peer, true);
+    // The remote ends a probe stream: OK when it accepted us, an error with its reason if not.
+    // A peer too old to know probes keeps the stream open; then its silence is consent.
+    let timer: NodeJS.Timeout | undefined;
+    const silence = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, this.options.connTimeoutMs, undefined);
+      timer.unref();
+    });
+    const close = await Promise.race([conn.closed, silence]);
+    clearTimeout(timer);
+    if (close === undefined) {
+      void conn.close();
+    } else if (!close.graceful) {
+      const reason = close.error?.message ?? 'stream failed';
+      throw new HandshakeError('remote-refused', `remote refused the handshake: ${reason}`);
+    }
+    return outcome.info;
+  }
+
+  accept(predicate: (message: ReceivedMessage) => boolean = () => true): Observable<ReceivedMessage> {
+    return this.demux.accept(predicate);
+  }
+
+  async closeConn(peer: RemotePeer): Promise<void> {
+    const pkiId = peer.pkiId ?? this.store.connections.find((c) => c.endpoint === peer.endpoint)?.info?.pkiId;
+    if (pkiId) await this.store.closePeer(pkiId);
+  }
+
+  connections(): ConnectionSummary[] {
+    return this.store.connections
+      .filter((c) => c.info !== undefined)
+      .map((c) => ({
+        id: c.id,
+        pkiId: c.info!.pkiId,
+        endpoint: c.endpoint,
+        direction: c.direction,
+        state: c.state,
+        queued: c.outbound.depth,
+        active: this.store.activeFor(c.info!.pkiId) === c,
+      }));
+  }
+
+  queueDepth$(peer: RemotePeer): Observable<number> {
+    return this.store.get(peer).outbound.depth$;
+  }
+
+  stats(): CommStats {
+    return { ...this.counters, dropped: { ...this.counters.dropped } };
+  }
+
+  /** Responder: answers go back over the connection the message came on. */
+  respond(received: ReceivedMessage, message: SignedMessage): Promise<void> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    let bytes: Buffer;
+    try {
+      bytes = this.checkSize(message);
+    } catch (err: unknown) {
+      return Promise.reject(err);
+    }
+    const origin = this.byId.get(received.connectionId);
+    const conn = origin?.usable ? origin : this.store.activeFor(received.connectionInfo.pkiId);
+    if (!conn) {
+      this.reportDrop(received.connectionInfo.pkiId, received.connectionInfo.endpoint, bytes.length, 'connection-closed');
+      return Promise.reject(new ConnectionClosedError('the connection the message came on has closed'));
+    }
+    return conn.outbound.nextBlocking(bytes);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const grace = Math.min(this.options.closeTimeoutMs, 2_000);
+    await this.store.stop(grace);
+    await this.server?.close(grace);
+    this.dialer.closeAll();
+    for (const settle of this.ackWaiters.values()) settle('comm stopped');
+    this.ackWaiters.clear();
+    this.demux.complete();
+    this.presumedDead.complete();
+    this.drops.complete();
+    this.handshakeFailures.complete();
+  }
+
+  private onInboundStream(call: ServerGossipStream): void {
+    if (this.stopping) {
+      call.on('error', () => undefined);
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'comm is stopping' });
+      return;
+    }
+    const conn = new Connection('inbound', call.getPeer(), this.hooks);
+    this.wire(conn);
+    const check = (first: Buffer): HandshakeOutcome => this.check(first, call, conn.endpoint, undefined, true);
+    conn.handshake(call, this.ownConn, check, this.options.connTimeoutMs).then(
+      (outcome) => {
+        if (outcome.probe) {
+          void conn.close();
+          return;
+        }
+        this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
+        this.store.register(conn);
+      },
+      (err: unknown) => this.handshakeFailed('inbound', conn.endpoint, err),
+    );
+  }
+
+  private async dialAndHandshake(conn: Connection, peer: RemotePeer, probe: boolean): Promise<HandshakeOutcome> {
+    if (!this.byId.has(conn.id)) this.wire(conn);
+    const deadline = setTimeout(
+      () => conn.abort(new TimeoutError(`handshake with ${peer.endpoint} took over ${this.options.handshakeTimeoutMs} ms`)),
+      this.options.handshakeTimeoutMs,
+    );
+    deadline.unref();
+    try {
+      const dialed = await this.dialer.dial(peer.endpoint);
+      void conn.closed.then(() => dialed.close());
+      if (conn.state === ConnectionState.Closed) throw new ConnectionClosedError('connection closed while dialing');
+      const stream = dialed.openStream();
+      const check = (first: Buffer): HandshakeOutcome => this.check(first, stream, peer.endpoint, peer.pkiId, false);
+      const outcome = await conn.handshake(stream, probe ? this.ownProbe : this.ownConn, check, this.options.connTimeoutMs);
+      this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
+      return outcome;
+    } catch (err: unknown) {
+      if (conn.state !== ConnectionState.Closed) conn.abort(err instanceof Error ? err : new Error(String(err)));
+      this.handshakeFailed('outbound', peer.endpoint, err);
+      throw err;
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  private check(
+    first: Buffer,
+    stream: ClientGossipStream | ServerGossipStream,
+    endpoint: string,
+    expectedPkiId: Uint8Array | undefined,
+    serverSide: boolean,
+  ): HandshakeOutcome {
+    const tls = this.options.tls;
+    const tlsCertificate = tls ? stream.getAuthContext()?.sslPeerCertificate?.raw : undefined;
+    const remote = checkConnEstablish(first, {
+      mapper: this.mapper,
+      tls,
+      ...(tlsCertificate ? { remoteCertificate: tlsCertificate } : {}),
+      // Clients' certificates are judged here (TLS lets them through); servers' by TLS itself.
+      ...(serverSide ? { tlsRootCerts: this.tlsRoots } : {}),
+      ...(expectedPkiId ? { expectedPkiId } : {}),
+    });
+    return {
+      probe: remote.probe,
+      info: {
+        pkiId: remote.pkiId,
+        identity: remote.identity,
+        endpoint,
+        auth: { signedData: remote.signedData, signature: remote.signature, ...(tlsCertificate ? { tlsCertificate } : {}) },
+      },
+    };
+  }
+
+  /** Connects a connection's inbound side to the demux and acks to their waiters. */
+  private wire(conn: Connection): void {
+    this.byId.set(conn.id, conn);
+    if (conn.direction === 'inbound') this.store.track(conn);
+    conn.inbound$.subscribe({
+      next: (received) => {
+        const msg = received.message;
+        if (msg.content === 'ack' && this.ackWaiters.size > 0) {
+          const waiter = this.ackWaiters.get(ackKey(received.connectionInfo.pkiId, Long.fromValue(msg.nonce)));
+          if (waiter) {
+            waiter(msg.ack?.error ?? '');
+            return;
+          }
+        }
+        this.demux.publish(received);
+      },
+      complete: () => this.byId.delete(conn.id),
+    });
+  }
+
+  private handshakeFailed(direction: 'inbound' | 'outbound', endpoint: string, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.counters.handshakeFailures++;
+    const reason = error instanceof HandshakeError ? error.reason : error.name;
+    this.options.metrics?.handshakeFailed(reason);
+    this.logger.warn({ direction, endpoint, reason, err: error.message }, 'handshake failed');
+    if (!this.stopping) this.handshakeFailures.next({ direction, endpoint, error });
+  }
+
+  private checkSize(signed: SignedMessage): Buffer {
+    const bytes = signed.bytes;
+    if (bytes.length > this.options.maxSendMsgSize) {
+      this.counters.dropped['too-large']++;
+      this.options.metrics?.messageDropped('too-large');
+      throw new MessageTooLargeError(bytes.length, this.options.maxSendMsgSize);
+    }
+    return bytes;
+  }
+
+  private isSelf(peer: RemotePeer): boolean {
+    return peer.pkiId !== undefined && Buffer.from(this.options.self.pkiId).equals(Buffer.from(peer.pkiId));
+  }
+
+  private dropAll(conn: Connection, items: readonly OutboundItem[], reason: DropReason): void {
+    for (const item of items) {
+      item.settle?.(new ConnectionClosedError(`message dropped: ${reason}`));
+      this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason);
+    }
+  }
+
+  private reportDrop(pkiId: Buffer | undefined, endpoint: string, size: number, reason: DropReason): void {
+    this.counters.dropped[reason]++;
+    this.options.metrics?.messageDropped(reason);
+    if (this.drops.observed) this.drops.next({ reason, endpoint, size, ...(pkiId ? { pkiId } : {}) });
+  }
+}
+
+function defaultMapper(options: ResolvedCommOptions): IdentityMapper {
+  const msps = options.msps ?? (options.self.msp ? [options.self.msp] : []);
+  if (msps.length === 0) throw new TypeError('no trusted MSPs: pass msps, mapper, or a self with msp');
+  return new MspIdentityMapper(new MspManager([...msps]), { pkiId: options.self.pkiId, identity: options.self.identity });
+}
+
+function toSigned(message: SignedMessage | GossipMessageInit): SignedMessage {
+  return message instanceof SignedMessage ? message : SignedMessage.create(message);
+}
+
+function toBuffer(pkiId: Uint8Array | undefined): Buffer | undefined {
+  return pkiId ? Buffer.from(pkiId) : undefined;
+}
+
+function hostOf(address: string): string {
+  const i = address.lastIndexOf(':');
+  return i < 0 ? address : address.slice(0, i);
+}
+
+export { hexOf };

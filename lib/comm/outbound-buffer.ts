@@ -1,0 +1,210 @@
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { BufferOverflowError, ConnectionClosedError } from '../errors.js';
+import type { OverflowPolicy } from './options.js';
+
+/** One message waiting to be written, with the callback of a caller who waits for it. */
+export interface OutboundItem {
+  readonly bytes: Buffer;
+  /** Called once: without an error when the stream took the message, with one when it never will. */
+  readonly settle?: (err?: Error) => void;
+}
+
+/** Why an outbound message was dropped. */
+export type DropReason = 'overflow' | 'connection-closed' | 'dial-failed' | 'stopped';
+
+/** The write side of a stream, as the buffer drains into it. */
+export interface OutboundSink {
+  write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  removeListener(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * The outbound side of a connection (Fabric's `outBuff` plus `writeToStream`): a bounded queue
+ * that `next()` feeds and that drains into the stream only while the stream's `write()` says it
+ * has room, resuming on `'drain'`. Messages queue before a stream is attached (while dialing) and
+ * while the buffer is held (see `hold()`), so the order of `next()` calls is the order on the wire.
+ *
+ * When full, `next()` applies the overflow policy: `drop-newest` refuses the new message,
+ * `drop-oldest` evicts the oldest queued one, `error` throws BufferOverflowError. Every dropped
+ * message goes to `onDrop`: nothing is lost silently. `nextBlocking()` is for callers who must not
+ * drop (responses, acknowledged sends): it waits for room instead.
+ */
+export class OutboundBuffer {
+  private queue: OutboundItem[] = [];
+  private head = 0;
+  private waiters: Array<{ item: OutboundItem }> = [];
+  private sink: OutboundSink | undefined;
+  private waitingForDrain = false;
+  private held = 0;
+  private closed = false;
+  private flushWaiters: Array<() => void> = [];
+  private readonly depthSubject = new BehaviorSubject(0);
+
+  constructor(
+    readonly capacity: number,
+    readonly policy: OverflowPolicy,
+    private readonly onDrop: (item: OutboundItem, reason: DropReason) => void,
+    private readonly onWritten: () => void = () => undefined,
+  ) {}
+
+  /** Messages waiting (not yet handed to the stream). */
+  get depth(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** The queue depth over time; hot, replays the current value, completes when the buffer closes. */
+  get depth$(): Observable<number> {
+    return this.depthSubject.asObservable();
+  }
+
+  /**
+   * Queues a message. Returns false if it (or, with drop-oldest, an older one) was dropped.
+   * Throws BufferOverflowError when full under the `error` policy, ConnectionClosedError after close.
+   */
+  next(item: OutboundItem): boolean {
+    if (this.closed) {
+      this.drop(item, 'connection-closed');
+      return false;
+    }
+    let accepted = true;
+    if (this.depth >= this.capacity) {
+      switch (this.policy) {
+        case 'drop-newest':
+          this.drop(item, 'overflow');
+          return false;
+        case 'drop-oldest': {
+          const oldest = this.queue[this.head]!;
+          this.queue[this.head++] = undefined as unknown as OutboundItem;
+          this.drop(oldest, 'overflow');
+          accepted = false;
+          break;
+        }
+        case 'error':
+          this.drop(item, 'overflow');
+          throw new BufferOverflowError(`outbound buffer full (${this.capacity} messages)`);
+      }
+    }
+    this.push(item);
+    return accepted;
+  }
+
+  /** Queues a message, waiting for room instead of dropping; resolves once the stream took it. */
+  nextBlocking(bytes: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const item: OutboundItem = { bytes, settle: (err) => (err ? reject(err) : resolve()) };
+      if (this.closed) {
+        reject(new ConnectionClosedError('connection closed before the message was queued'));
+        return;
+      }
+      if (this.depth < this.capacity && this.waiters.length === 0) {
+        this.push(item);
+      } else {
+        this.waiters.push({ item });
+      }
+    });
+  }
+
+  /** Starts draining into a stream. */
+  attach(sink: OutboundSink): void {
+    this.sink = sink;
+    this.drain();
+  }
+
+  /** Stops draining until the returned release function is called (ordering across connections). */
+  hold(): () => void {
+    this.held++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held--;
+      this.drain();
+    };
+  }
+
+  /** Resolves when everything queued so far has been handed to the stream (or dropped by close). */
+  flush(): Promise<void> {
+    if (this.depth === 0 && this.waiters.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /** Takes every queued message out without writing it (to move it to another connection). */
+  takeAll(): OutboundItem[] {
+    const items = this.queue.slice(this.head);
+    for (const w of this.waiters) items.push(w.item);
+    this.queue = [];
+    this.head = 0;
+    this.waiters = [];
+    this.changed();
+    return items;
+  }
+
+  /** Drops whatever is still queued (reported with `reason`) and refuses anything new. */
+  close(reason: DropReason = 'connection-closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sink && this.waitingForDrain) this.sink.removeListener('drain', this.onDrain);
+    const items = this.takeAll();
+    for (const item of items) this.drop(item, reason);
+    this.depthSubject.complete();
+  }
+
+  private push(item: OutboundItem): void {
+    this.queue.push(item);
+    this.changed();
+    this.drain();
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingForDrain = false;
+    this.drain();
+  };
+
+  private drain(): void {
+    const sink = this.sink;
+    if (!sink || this.waitingForDrain || this.held > 0 || this.closed) return;
+    while (this.head < this.queue.length) {
+      const item = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as OutboundItem;
+      const settle = item.settle;
+      const more = sink.write(item.bytes, settle ? (err) => settle(err ?? undefined) : undefined);
+      this.onWritten();
+      this.admitWaiter();
+      if (!more) {
+        this.waitingForDrain = true;
+        sink.once('drain', this.onDrain);
+        break;
+      }
+    }
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.changed();
+    if (this.depth === 0 && this.waiters.length === 0 && this.flushWaiters.length > 0) {
+      const waiting = this.flushWaiters;
+      this.flushWaiters = [];
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  private admitWaiter(): void {
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.queue.push(waiter.item);
+    }
+  }
+
+  private drop(item: OutboundItem, reason: DropReason): void {
+    item.settle?.(new ConnectionClosedError(`message dropped: ${reason}`));
+    this.onDrop(item, reason);
+  }
+
+  private changed(): void {
+    if (this.depthSubject.observed) this.depthSubject.next(this.depth);
+  }
+}

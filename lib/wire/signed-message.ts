@@ -1,0 +1,103 @@
+import { gossip } from '../proto/messages.js';
+import { DecodeError } from '../errors.js';
+
+/** Anything that can sign bytes: the local peer's signer. */
+export interface MessageSigner {
+  sign(data: Uint8Array): Uint8Array;
+}
+
+/** A GossipMessage as callers build it (plain object, numbers or Longs for uint64). */
+export type GossipMessageInit = gossip.IGossipMessage;
+
+/**
+ * A gossip message together with the Envelope that carries it (Fabric's SignedGossipMessage).
+ *
+ * The envelope's payload bytes are kept exactly as signed or received: the message is decoded from
+ * them once, and the envelope is encoded at most once, however many peers it is sent or forwarded
+ * to. Forwarding a received message never re-encodes its signed payload.
+ */
+export class SignedMessage {
+  private decoded: gossip.GossipMessage | undefined;
+  private encoded: Buffer | undefined;
+
+  private constructor(
+    readonly envelope: gossip.IEnvelope,
+    decoded?: gossip.GossipMessage,
+    encoded?: Buffer,
+  ) {
+    this.decoded = decoded;
+    this.encoded = encoded;
+  }
+
+  /**
+   * Wraps a message in an Envelope, signed over the payload when a signer is given. Fabric's comm
+   * does not check signatures after the handshake, so unsigned envelopes are legal on the wire;
+   * upper layers that need them signed (membership) pass a signer.
+   */
+  static create(message: GossipMessageInit, signer?: MessageSigner): SignedMessage {
+    const decoded = message instanceof gossip.GossipMessage ? message : gossip.GossipMessage.create(message);
+    const payload = gossip.GossipMessage.encode(decoded).finish();
+    const signature = signer ? signer.sign(payload) : new Uint8Array(0);
+    return new SignedMessage({ payload, signature }, decoded);
+  }
+
+  /** Wraps an envelope already built elsewhere (e.g. one carried inside a DataUpdate). */
+  static fromEnvelope(envelope: gossip.IEnvelope): SignedMessage {
+    return new SignedMessage(envelope);
+  }
+
+  /**
+   * Decodes a received Envelope. The GossipMessage inside is decoded lazily by `message`;
+   * call `decode()` to force it and surface a DecodeError now.
+   */
+  static fromBytes(bytes: Buffer): SignedMessage {
+    let envelope: gossip.Envelope;
+    try {
+      envelope = gossip.Envelope.decode(bytes);
+    } catch (err: unknown) {
+      throw new DecodeError(`envelope does not decode: ${describe(err)}`, { cause: err });
+    }
+    return new SignedMessage(envelope, undefined, bytes);
+  }
+
+  /** The GossipMessage in the payload, decoded once. Throws DecodeError. */
+  get message(): gossip.GossipMessage {
+    if (this.decoded === undefined) {
+      try {
+        this.decoded = gossip.GossipMessage.decode(this.envelope.payload ?? new Uint8Array(0));
+      } catch (err: unknown) {
+        throw new DecodeError(`envelope payload is not a GossipMessage: ${describe(err)}`, { cause: err });
+      }
+    }
+    return this.decoded;
+  }
+
+  /** The signed payload bytes, as signed or received. */
+  get payload(): Uint8Array {
+    return this.envelope.payload ?? new Uint8Array(0);
+  }
+
+  /** The signature over `payload` (empty when unsigned). */
+  get signature(): Uint8Array {
+    return this.envelope.signature ?? new Uint8Array(0);
+  }
+
+  /** The wire bytes of the Envelope: as received, or encoded once on first use. */
+  get bytes(): Buffer {
+    if (this.encoded === undefined) {
+      const raw = gossip.Envelope.encode(this.envelope).finish();
+      this.encoded = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+    }
+    return this.encoded;
+  }
+
+  /** Forces the payload to decode, so that a bad message is caught where it arrives. */
+  decode(): this {
+    void this.message;
+    return this;
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
