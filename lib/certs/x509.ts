@@ -1,6 +1,6 @@
-// The single entry to @peculiar/x509 for lib/certs. ES modules evaluate their imports in
-// order, so importing the polyfill first guarantees tsyringe finds Reflect metadata when
-// x509 loads, whichever lib/certs module a caller happens to import first.
-import './reflect-metadata.js';
+// The single entry to @peculiar/x509 for lib/certs. @peculiar/x509 resolves its ASN.1 providers
+// through tsyringe, which needs the Reflect metadata API; ES modules evaluate imports in order,
+// so the polyfill is loaded before x509 whichever lib/certs module a caller imports first.
+import 'reflect-metadata';
 
 export * from '@peculiar/x509';
