@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto';
+import { IdentityError } from '../errors.js';
+import { msp } from '../proto/messages.js';
+
+/** A decoded `msp.SerializedIdentity`: the MSP id and the identity bytes (a PEM certificate). */
+export interface ParsedIdentity {
+  mspid: string;
+  idBytes: Uint8Array;
+}
+
+/**
+ * Marshals `msp.SerializedIdentity{mspid, id_bytes}`, a peer's identity on the wire.
+ * `idBytes` is used as given: pass the certificate PEM exactly, since the PKI-ID hashes it.
+ */
+export function serializeIdentity(mspid: string, idBytes: Uint8Array): Uint8Array {
+  return msp.SerializedIdentity.encode({ mspid, idBytes }).finish();
+}
+
+/**
+ * Unmarshals a `msp.SerializedIdentity`. `idBytes` may share memory with `bytes`.
+ * Throws IdentityError when the bytes do not decode or the MSP id or identity bytes are empty.
+ */
+export function parseIdentity(bytes: Uint8Array): ParsedIdentity {
+  if (bytes.length === 0) throw new IdentityError('empty identity');
+  let decoded: msp.SerializedIdentity;
+  try {
+    decoded = msp.SerializedIdentity.decode(bytes);
+  } catch (err) {
+    throw new IdentityError(
+      `identity is not a msp.SerializedIdentity: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (!decoded.mspid) throw new IdentityError('identity has an empty MSP id');
+  if (decoded.idBytes.length === 0) throw new IdentityError(`identity of MSP "${decoded.mspid}" has empty id_bytes`);
+  return { mspid: decoded.mspid, idBytes: decoded.idBytes };
+}
+
+/**
+ * The PKI-ID of a serialized identity: SHA-256(utf8(mspid) || id_bytes), as Fabric's MSP-based
+ * identity mapper computes it. It hashes the decoded fields, not the protobuf bytes, so two
+ * encodings of the same identity share one PKI-ID, as in Fabric.
+ * Throws IdentityError when the identity does not parse.
+ */
+export function pkiIdOf(identity: Uint8Array): Buffer {
+  const { mspid, idBytes } = parseIdentity(identity);
+  return createHash('sha256').update(mspid, 'utf8').update(idBytes).digest();
+}

@@ -1,0 +1,200 @@
+import {
+  KeyObject,
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from 'node:crypto';
+import { IdentityError, SignatureError } from '../errors.js';
+
+/** The elliptic curves Fabric MSP identities use (P-256 in practice; P-384 is accepted). */
+export type EcCurve = 'P-256' | 'P-384';
+
+const ORDER: Record<EcCurve, bigint> = {
+  'P-256': 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  'P-384':
+    0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+};
+
+/**
+ * Produces signatures a Fabric peer accepts: ECDSA over SHA-256 of the data, DER-encoded,
+ * always low-S. Implement it yourself to sign with an HSM or a remote signer; the contract is
+ * the same (a high-S signature makes Fabric refuse the handshake).
+ */
+export interface Signer {
+  /** The public half of the signing key; it must match the identity certificate's key. */
+  readonly publicKey: KeyObject;
+  /** Signs `data`; the result is a low-S DER ECDSA signature. */
+  sign(data: Uint8Array): Buffer;
+}
+
+/** The curve order of `curve`. */
+export function curveOrder(curve: EcCurve): bigint {
+  return ORDER[curve];
+}
+
+/** The curve of an EC key, or undefined when the key is not ECDSA on P-256 or P-384. */
+export function curveOf(key: KeyObject): EcCurve | undefined {
+  if (key.asymmetricKeyType !== 'ec') return undefined;
+  switch (key.asymmetricKeyDetails?.namedCurve) {
+    case 'prime256v1':
+    case 'P-256':
+      return 'P-256';
+    case 'secp384r1':
+    case 'P-384':
+      return 'P-384';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Builds a Signer from an EC private key: PEM (PKCS#8 `PRIVATE KEY`, as Fabric writes `priv_sk`,
+ * or SEC1 `EC PRIVATE KEY`), DER PKCS#8, or a KeyObject.
+ * Throws IdentityError when the key cannot be read or is not ECDSA on P-256 or P-384.
+ */
+export function createSigner(privateKey: string | Buffer | KeyObject): Signer {
+  let key: KeyObject;
+  try {
+    if (privateKey instanceof KeyObject) key = privateKey;
+    else if (Buffer.isBuffer(privateKey) && privateKey[0] === 0x30) key = createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' });
+    else key = createPrivateKey(privateKey);
+  } catch (err) {
+    throw new IdentityError(`cannot read the private key: ${errorMessage(err)}`, { cause: err });
+  }
+  if (key.type !== 'private') throw new IdentityError(`expected a private key, got a ${key.type} key`);
+  const curve = curveOf(key);
+  if (curve === undefined) {
+    const details = key.asymmetricKeyDetails?.namedCurve ?? key.asymmetricKeyType ?? 'unknown';
+    throw new IdentityError(`unsupported signing key (${details}): ECDSA on P-256 or P-384 is required`);
+  }
+  const publicKey = createPublicKey(key);
+  return {
+    publicKey,
+    sign(data: Uint8Array): Buffer {
+      // OpenSSL returns high-S about half the time; Fabric refuses those.
+      return toLowS(cryptoSign('sha256', data, { key, dsaEncoding: 'der' }), curve);
+    },
+  };
+}
+
+/**
+ * Checks `signature` is a valid low-S DER ECDSA signature by `publicKey` over SHA-256(`data`),
+ * with the same rules as Fabric's BCCSP.
+ * Throws SignatureError for an unsupported key, an empty or malformed signature, R or S out of
+ * range, a high S ("Invalid S. Must be smaller than half the order"), or a signature that does
+ * not verify.
+ */
+export function verifySignature(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): void {
+  const curve = curveOf(publicKey);
+  if (curve === undefined) {
+    throw new SignatureError(
+      `unsupported public key (${publicKey.asymmetricKeyType ?? 'unknown'}): ECDSA on P-256 or P-384 is required`,
+    );
+  }
+  if (signature.length === 0) throw new SignatureError('empty signature');
+  const { r, s } = parseDerSignature(signature);
+  const n = ORDER[curve];
+  if (r <= 0n) throw new SignatureError('Invalid signature. R must be larger than zero');
+  if (s <= 0n) throw new SignatureError('Invalid signature. S must be larger than zero');
+  if (r >= n) throw new SignatureError('Invalid signature. R must be smaller than the curve order');
+  if (s > n >> 1n) throw new SignatureError('Invalid S. Must be smaller than half the order');
+  let ok: boolean;
+  try {
+    ok = cryptoVerify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
+  } catch (err) {
+    throw new SignatureError(`signature could not be checked: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!ok) throw new SignatureError('signature does not verify');
+}
+
+/**
+ * Whether a DER ECDSA signature has S <= n/2 on `curve` (Fabric's definition of low-S).
+ * Throws SignatureError when `der` is not a well-formed DER ECDSA signature.
+ */
+export function isLowS(der: Uint8Array, curve: EcCurve = 'P-256'): boolean {
+  return parseDerSignature(der).s <= ORDER[curve] >> 1n;
+}
+
+/**
+ * Returns the low-S form of a DER ECDSA signature (S replaced by n - S when S > n/2), which
+ * verifies exactly like the original. A signature already low-S is returned as a copy.
+ * Throws SignatureError when `der` is not a well-formed DER ECDSA signature.
+ */
+export function toLowS(der: Uint8Array, curve: EcCurve = 'P-256'): Buffer {
+  const { r, s } = parseDerSignature(der);
+  const n = ORDER[curve];
+  if (s <= n >> 1n) return Buffer.from(der);
+  return encodeDerSignature(r, n - s);
+}
+
+/**
+ * Decodes a DER `ECDSA-Sig-Value` (SEQUENCE of two INTEGERs), strictly: definite minimal
+ * lengths, minimal non-negative integers, no trailing bytes.
+ * Throws SignatureError naming what is malformed.
+ */
+export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
+  const bad = (why: string): SignatureError => new SignatureError(`malformed DER signature: ${why}`);
+  if (der.length === 0) throw bad('empty');
+  if (der[0] !== 0x30) throw bad('not a SEQUENCE');
+  const seq = readLength(der, 1);
+  if (seq === undefined) throw bad('invalid SEQUENCE length');
+  if (seq.start + seq.length !== der.length) {
+    throw bad(seq.start + seq.length > der.length ? 'truncated' : 'trailing bytes after the SEQUENCE');
+  }
+  const readInt = (pos: number, name: string): { value: bigint; next: number } => {
+    if (pos >= der.length || der[pos] !== 0x02) throw bad(`${name} is not an INTEGER`);
+    const len = readLength(der, pos + 1);
+    if (len === undefined || len.length === 0) throw bad(`invalid ${name} length`);
+    const end = len.start + len.length;
+    if (end > der.length) throw bad('truncated');
+    const body = der.subarray(len.start, end);
+    if (body[0]! & 0x80) throw bad(`${name} is negative`);
+    if (body.length > 1 && body[0] === 0 && (body[1]! & 0x80) === 0) throw bad(`${name} is not minimally encoded`);
+    return { value: BigInt('0x' + Buffer.from(body).toString('hex')), next: end };
+  };
+  const r = readInt(seq.start, 'R');
+  const s = readInt(r.next, 'S');
+  if (s.next !== der.length) throw bad('unexpected elements after S');
+  return { r: r.value, s: s.value };
+}
+
+/** Encodes R and S (positive) as a DER `ECDSA-Sig-Value`, minimally. */
+export function encodeDerSignature(r: bigint, s: bigint): Buffer {
+  const content = Buffer.concat([derInteger(r), derInteger(s)]);
+  return Buffer.concat([Buffer.from([0x30]), derLengthBytes(content.length), content]);
+}
+
+function derInteger(value: bigint): Buffer {
+  if (value < 0n) throw new RangeError('ECDSA signature integers are non-negative');
+  let hex = value.toString(16);
+  if (hex.length % 2) hex = '0' + hex;
+  let body = Buffer.from(hex, 'hex');
+  // A set high bit would read as negative: DER needs a leading zero byte then.
+  if (body[0]! & 0x80) body = Buffer.concat([Buffer.from([0]), body]);
+  return Buffer.concat([Buffer.from([0x02]), derLengthBytes(body.length), body]);
+}
+
+function derLengthBytes(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/** Reads a strict-DER length at `pos`; undefined when it is indefinite, non-minimal or cut short. */
+function readLength(der: Uint8Array, pos: number): { length: number; start: number } | undefined {
+  if (pos >= der.length) return undefined;
+  const first = der[pos]!;
+  if (first < 0x80) return { length: first, start: pos + 1 };
+  const n = first & 0x7f;
+  if (n === 0 || n > 2 || pos + 1 + n > der.length) return undefined;
+  let length = 0;
+  for (let i = 0; i < n; i++) length = length * 256 + der[pos + 1 + i]!;
+  if (length < 0x80 || der[pos + 1] === 0) return undefined;
+  return { length, start: pos + 1 + n };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
