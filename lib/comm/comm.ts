@@ -184,6 +184,7 @@ class CommImpl implements Comm {
       overflowPolicy: options.overflowPolicy,
       closeTimeoutMs: options.closeTimeoutMs,
       onDrop: (conn, item, reason) => this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason),
+      leftover: (conn, items, opened) => this.store.leftover(conn, items, opened),
       onWritten: () => {
         this.counters.sent++;
         this.options.metrics?.messageSent();
@@ -337,7 +338,7 @@ class CommImpl implements Comm {
 
   async handshake(peer: RemotePeer): Promise<ConnectionInfo> {
     if (this.stopping) throw new StoppedError();
-    const conn = new Connection('outbound', peer.endpoint, this.hooks);
+    const conn = new Connection('outbound', peer.endpoint, this.hooks, peer.pkiId);
     this.store.track(conn);
     const outcome = await this.dialAndHandshake(conn, peer, true);
     // The remote ends a probe stream: OK when it accepted us, an error with its reason if not.
@@ -546,7 +547,7 @@ class CommImpl implements Comm {
   private dropAll(conn: Connection, items: readonly OutboundItem[], reason: DropReason): void {
     for (const item of items) {
       item.settle?.(new ConnectionClosedError(`message dropped: ${reason}`));
-      this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason);
+      this.reportDrop(conn.info?.pkiId ?? toBuffer(conn.targetPkiId), conn.endpoint, item.bytes.length, reason);
     }
   }
 

@@ -1,6 +1,6 @@
 import { Connection, ConnectionState, type ConnectionClose, type ConnectionHooks } from './connection.js';
 import type { RemotePeer } from './connection-info.js';
-import type { OutboundItem } from './outbound-buffer.js';
+import type { DropReason, OutboundItem } from './outbound-buffer.js';
 
 /** What the store needs from comm. */
 export interface ConnectionStoreDeps {
@@ -13,7 +13,7 @@ export interface ConnectionStoreDeps {
   /** A peer we were connected or connecting to is unreachable (Fabric's PresumedDead). */
   presumedDead(pkiId: Buffer): void;
   /** Messages that could not be written anywhere. */
-  dropped(conn: Connection, items: readonly OutboundItem[], reason: 'dial-failed'): void;
+  dropped(conn: Connection, items: readonly OutboundItem[], reason: DropReason): void;
   /** The number of live connections changed. */
   connectionsChanged(count: number): void;
 }
@@ -95,7 +95,7 @@ export class ConnectionStore {
     }
     if (existing.direction === conn.direction) {
       this.active.set(hex, conn);
-      this.retire(existing, conn);
+      this.retire(existing);
       return;
     }
     const selfIsLower = Buffer.compare(this.deps.selfPkiId, info.pkiId) < 0;
@@ -105,7 +105,7 @@ export class ConnectionStore {
     const release = winner.outbound.hold();
     void loser.closed.then(release);
     if (loser.direction === 'outbound') {
-      this.retire(loser, winner);
+      this.retire(loser);
       return;
     }
     // The loser is the remote's dial: it is the remote's to close. Give it the time to.
@@ -113,7 +113,7 @@ export class ConnectionStore {
       this.timers.delete(timer);
       if (!loser.usable || this.active.get(hex) !== winner || !winner.usable) return;
       this.active.set(hex, loser);
-      this.retire(winner, loser);
+      this.retire(winner);
     }, this.deps.duplicateGraceMs);
     timer.unref();
     this.timers.add(timer);
@@ -153,7 +153,7 @@ export class ConnectionStore {
   }
 
   private startDial(peer: RemotePeer): Connection {
-    const conn = new Connection('outbound', peer.endpoint, this.deps.hooks);
+    const conn = new Connection('outbound', peer.endpoint, this.deps.hooks, peer.pkiId);
     this.track(conn);
     if (peer.pkiId && peer.pkiId.length > 0) {
       this.active.set(hexOf(peer.pkiId), conn);
@@ -178,26 +178,39 @@ export class ConnectionStore {
   }
 
   private onDialFailed(conn: Connection, peer: RemotePeer): void {
-    const items = conn.outbound.takeAll();
     const pkiId = peer.pkiId && peer.pkiId.length > 0 ? Buffer.from(peer.pkiId) : undefined;
-    const hex = pkiId ? hexOf(pkiId) : undefined;
-    if (hex !== undefined && this.active.get(hex) === conn) this.active.delete(hex);
-    const other = hex !== undefined ? this.pickUsable(hex) : undefined;
-    if (other) {
-      this.active.set(hex!, other);
-      for (const item of items) other.outbound.next(item);
-    } else {
-      if (items.length > 0) this.deps.dropped(conn, items, 'dial-failed');
-      if (pkiId && !this.stopped) this.deps.presumedDead(pkiId);
-    }
     if (conn.state !== ConnectionState.Closed) void conn.close();
+    if (!pkiId) return;
+    const hex = hexOf(pkiId);
+    if (this.active.get(hex) === conn) this.active.delete(hex);
+    const other = this.pickUsable(hex);
+    if (other) {
+      this.active.set(hex, other);
+    } else if (!this.stopped) {
+      this.deps.presumedDead(pkiId);
+    }
   }
 
-  /** Closes `old` gracefully; messages it has not started writing move to `successor`. */
-  private retire(old: Connection, successor: Connection): void {
-    if (old.state === ConnectionState.Dialing || old.state === ConnectionState.Handshaking) {
-      for (const item of old.outbound.takeAll()) successor.outbound.next(item);
+  /**
+   * A closing connection's unwritten messages: to the peer's current connection if there is one
+   * (a retired duplicate, a failed dial racing a working inbound), else dropped and counted.
+   */
+  leftover(conn: Connection, items: OutboundItem[], opened: boolean): void {
+    const pkiId = conn.info?.pkiId ?? conn.targetPkiId;
+    if (pkiId && !this.stopped) {
+      const hex = hexOf(pkiId);
+      const active = this.active.get(hex);
+      const successor = active && active !== conn && active.usable ? active : this.pickUsable(hex, conn);
+      if (successor) {
+        successor.outbound.adopt(items);
+        return;
+      }
     }
+    this.deps.dropped(conn, items, this.stopped ? 'stopped' : opened ? 'connection-closed' : 'dial-failed');
+  }
+
+  /** Closes `old` gracefully: what it queued is written first, or (not yet open) moved on. */
+  private retire(old: Connection): void {
     void old.close();
   }
 
@@ -221,9 +234,10 @@ export class ConnectionStore {
     if (!close.graceful && !close.local && !this.stopped) this.deps.presumedDead(info.pkiId);
   }
 
-  private pickUsable(hex: string): Connection | undefined {
+  private pickUsable(hex: string, except?: Connection): Connection | undefined {
     let best: Connection | undefined;
     for (const c of this.byPeer.get(hex) ?? []) {
+      if (c === except) continue;
       if (c.state === ConnectionState.Open && (!best || c.establishedAt > best.establishedAt)) best = c;
     }
     return best;

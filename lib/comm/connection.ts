@@ -53,6 +53,11 @@ export interface ConnectionHooks {
   readonly overflowPolicy: OverflowPolicy;
   readonly closeTimeoutMs: number;
   onDrop(conn: Connection, item: OutboundItem, reason: DropReason): void;
+  /**
+   * The connection is closing with messages it never wrote: the owner moves them to another
+   * connection to the same peer, or drops them (counted). `opened` says whether it ever opened.
+   */
+  leftover(conn: Connection, items: OutboundItem[], opened: boolean): void;
   onWritten(conn: Connection): void;
   received(conn: Connection, message: SignedMessage): ReceivedMessage;
 }
@@ -111,6 +116,8 @@ export class Connection {
     /** host:port dialed, or the remote address of an inbound stream. */
     readonly endpoint: string,
     private readonly hooks: ConnectionHooks,
+    /** The PKI-ID an outbound connection was dialed for, when known. */
+    readonly targetPkiId?: Uint8Array,
   ) {
     this.currentState = direction === 'outbound' ? ConnectionState.Dialing : ConnectionState.Handshaking;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -365,6 +372,8 @@ export class Connection {
         }
       }
     }
+    const leftover = this.outbound.takeAll();
+    if (leftover.length > 0) this.hooks.leftover(this, leftover, this.establishedAt > 0);
     this.outbound.close('connection-closed');
     this.inbound.complete();
     this.resolveClosed(close);

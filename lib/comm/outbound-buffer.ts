@@ -129,6 +129,20 @@ export class OutboundBuffer {
     return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
+  /**
+   * Queues messages moved here from another connection to the same peer. They were admitted
+   * there already, so the capacity does not apply: moving must not turn into dropping.
+   */
+  adopt(items: readonly OutboundItem[]): void {
+    if (this.closed) {
+      for (const item of items) this.drop(item, 'connection-closed');
+      return;
+    }
+    for (const item of items) this.queue.push(item);
+    this.changed();
+    this.drain();
+  }
+
   /** Takes every queued message out without writing it (to move it to another connection). */
   takeAll(): OutboundItem[] {
     const items = this.queue.slice(this.head);
