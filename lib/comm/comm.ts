@@ -369,8 +369,8 @@ class CommImpl implements Comm {
   }
 
   connections(): ConnectionSummary[] {
-    return this.store.connections
-      .filter((c) => c.info !== undefined)
+    return this.store.registered
+      .filter((c) => c.info !== undefined && c.usable)
       .map((c) => ({
         id: c.id,
         pkiId: c.info!.pkiId,

@@ -51,6 +51,11 @@ export class ConnectionStore {
     return [...this.all];
   }
 
+  /** Authenticated connections registered to a peer (active, standby, closing). */
+  get registered(): readonly Connection[] {
+    return [...this.byPeer.values()].flatMap((set) => [...set]);
+  }
+
   /** The connection sends to `peer` go to, dialing it if there is none. */
   get(peer: RemotePeer): Connection {
     if (peer.pkiId && peer.pkiId.length > 0) {

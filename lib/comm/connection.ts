@@ -204,17 +204,6 @@ export class Connection {
   abort(error: Error): void {
     if (this.currentState === ConnectionState.Closed) return;
     this.closingLocally = true;
-    const stream = this.stream;
-    if (stream) {
-      if (isClientStream(stream)) {
-        cancelStream(stream);
-      } else if (!this.endSent) {
-        this.endSent = true;
-        const code: GrpcStatus = error instanceof GossipError ? error.code : status.UNKNOWN;
-        // grpc-js turns an 'error' emitted on a server stream into the call's final status.
-        stream.emit('error', { code, details: error.message });
-      }
-    }
     this.finish({ graceful: false, local: true, error });
   }
 
@@ -368,7 +357,10 @@ export class Connection {
         stream.removeListener('cancelled', this.onCancelled);
         if (!this.endSent) {
           this.endSent = true;
-          stream.emit('error', { code: status.UNAVAILABLE, details: close.error?.message ?? 'connection closed' });
+          // grpc-js turns an 'error' emitted on a server stream into the call's final status:
+          // the remote reads our reason (Fabric ends refused handshakes with UNKNOWN + reason).
+          const code: GrpcStatus = close.error instanceof GossipError ? close.error.code : status.UNKNOWN;
+          stream.emit('error', { code, details: close.error?.message ?? 'connection closed' });
         }
       }
     }

@@ -139,7 +139,12 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
 function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {
   const cert = ctx.remoteCertificate;
   if (!cert || cert.length === 0) {
-    throw new HandshakeError('no-client-certificate', 'no TLS certificate presented by the remote');
+    // grpc-js shows a server only certificates that chain to its TLS CAs: an untrusted one
+    // reads as none.
+    throw new HandshakeError(
+      'no-client-certificate',
+      'no TLS certificate presented by the remote (or one not issued by a trusted TLS CA)',
+    );
   }
   if (ctx.tlsRootCerts && ctx.tlsRootCerts.length > 0 && !chainsTo(cert, ctx.tlsRootCerts)) {
     throw new HandshakeError('tls-binding', 'TLS certificate is not issued by a trusted TLS CA');
