@@ -1,0 +1,99 @@
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import type { SignedMessage } from '../wire/signed-message.js';
+
+/** Options of a MessageStore. */
+export interface MessageStoreOptions {
+  /** Most messages held; adding one more evicts the oldest. Default 1,000. */
+  readonly capacity?: number;
+  /**
+   * How long a message is held (and its digest counts as seen) after it was added, in ms.
+   * Default 400 s: Fabric's block expiration, 100 × the 4 s pull interval.
+   */
+  readonly ttlMs?: number;
+  /** The clock (`now()`) expiry is measured on. Default: asyncScheduler. */
+  readonly scheduler?: SchedulerLike;
+}
+
+interface Entry {
+  readonly message: SignedMessage;
+  readonly addedAt: number;
+}
+
+/**
+ * The data messages a peer holds, keyed by digest (Fabric's message store): the seen-cache that
+ * push uses to drop duplicates, and the inventory that pull advertises and serves. Shared by the
+ * push and pull pipelines of one peer.
+ *
+ * Bounded two ways: at most `capacity` messages (the oldest is evicted first), each held for
+ * `ttlMs` after it was added. Expiry is lazy (checked on every call against the scheduler's
+ * clock), so the store owns no timer and needs no stopping. Once a message has expired or been
+ * evicted, its digest is no longer "seen": a late duplicate would be taken as new.
+ */
+export class MessageStore {
+  readonly capacity: number;
+  readonly ttlMs: number;
+  private readonly scheduler: SchedulerLike;
+  /** Insertion order is expiry order: re-adding an expired digest deletes it first. */
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(options: MessageStoreOptions = {}) {
+    this.capacity = options.capacity ?? 1_000;
+    this.ttlMs = options.ttlMs ?? 400_000;
+    this.scheduler = options.scheduler ?? asyncScheduler;
+    if (!Number.isInteger(this.capacity) || this.capacity < 1) throw new RangeError('MessageStore: capacity must be a positive integer');
+    if (!(this.ttlMs > 0)) throw new RangeError('MessageStore: ttlMs must be positive');
+  }
+
+  /**
+   * Adds `message` under `digest` unless a message with that digest is held already.
+   * Returns true when it was new (and is now held), false for a duplicate.
+   */
+  add(digest: string, message: SignedMessage): boolean {
+    this.purge();
+    if (this.entries.has(digest)) return false;
+    this.entries.set(digest, { message, addedAt: this.scheduler.now() });
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.entries.delete(oldest.value);
+    }
+    return true;
+  }
+
+  /** Whether a message with this digest is held (has been seen and not yet expired). */
+  has(digest: string): boolean {
+    this.purge();
+    return this.entries.has(digest);
+  }
+
+  /** The message held under `digest`, if any. */
+  get(digest: string): SignedMessage | undefined {
+    this.purge();
+    return this.entries.get(digest)?.message;
+  }
+
+  /** The digests held, oldest first. */
+  digests(): string[] {
+    this.purge();
+    return [...this.entries.keys()];
+  }
+
+  /** How many messages are held. */
+  get size(): number {
+    this.purge();
+    return this.entries.size;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.entries.clear();
+  }
+
+  private purge(): void {
+    const deadline = this.scheduler.now() - this.ttlMs;
+    for (const [digest, entry] of this.entries) {
+      if (entry.addedAt > deadline) break;
+      this.entries.delete(digest);
+    }
+  }
+}
