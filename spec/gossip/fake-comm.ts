@@ -1,0 +1,128 @@
+// An in-memory Comm for the marble tests of the pipelines: what they receive is pushed in by the
+// test, what they send and respond is recorded with the (virtual) time it happened.
+import { Subject, filter, type Observable } from 'rxjs';
+import type { AggregatedSendResult } from '../../lib/comm/send-with-ack.js';
+import type { Comm, CommStats, ConnectionSummary, DroppedMessage, HandshakeFailureEvent } from '../../lib/comm/comm.js';
+import type { ConnectionInfo, RemotePeer } from '../../lib/comm/connection-info.js';
+import { ReceivedMessage } from '../../lib/comm/received-message.js';
+import { SignedMessage, type GossipMessageInit } from '../../lib/wire/signed-message.js';
+
+export interface Sent {
+  readonly at: number;
+  readonly message: SignedMessage;
+  readonly peers: readonly RemotePeer[];
+}
+
+export interface Responded {
+  readonly at: number;
+  readonly to: Buffer;
+  readonly message: SignedMessage;
+}
+
+export function connectionInfo(pkiId: Uint8Array, endpoint = `${Buffer.from(pkiId).toString()}:7051`, identity = new Uint8Array(0)): ConnectionInfo {
+  return {
+    pkiId: Buffer.from(pkiId),
+    identity,
+    endpoint,
+    auth: { signedData: new Uint8Array(0), signature: new Uint8Array(0) },
+  };
+}
+
+export class FakeComm implements Comm {
+  readonly sent: Sent[] = [];
+  readonly responded: Responded[] = [];
+  readonly closed: RemotePeer[] = [];
+  private readonly inbound = new Subject<ReceivedMessage>();
+  private readonly dead = new Subject<Buffer>();
+  private readonly never = new Subject<never>();
+  readonly presumedDead$: Observable<Buffer> = this.dead.asObservable();
+  readonly drops$: Observable<DroppedMessage> = this.never.asObservable();
+  readonly handshakeFailures$: Observable<HandshakeFailureEvent> = this.never.asObservable();
+
+  constructor(
+    private readonly pkiId: Buffer,
+    readonly endpoint: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** Delivers `message` as received from `from`. */
+  receive(message: GossipMessageInit | SignedMessage, from: ConnectionInfo): ReceivedMessage {
+    const signed = message instanceof SignedMessage ? message : SignedMessage.create(message);
+    const received = new ReceivedMessage(signed, from, 0, {
+      respond: (r, answer) => {
+        this.responded.push({ at: this.now(), to: r.connectionInfo.pkiId, message: answer });
+        return Promise.resolve();
+      },
+    });
+    this.inbound.next(received);
+    return received;
+  }
+
+  presumeDead(pkiId: Buffer): void {
+    this.dead.next(pkiId);
+  }
+
+  get observed(): boolean {
+    return this.inbound.observed;
+  }
+
+  getPKIid(): Buffer {
+    return Buffer.from(this.pkiId);
+  }
+
+  send(message: SignedMessage | GossipMessageInit, ...peers: RemotePeer[]): void {
+    const signed = message instanceof SignedMessage ? message : SignedMessage.create(message);
+    this.sent.push({ at: this.now(), message: signed, peers });
+  }
+
+  sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void> {
+    this.send(message, peer);
+    return Promise.resolve();
+  }
+
+  sendWithAck(): Promise<AggregatedSendResult> {
+    return Promise.reject(new Error('FakeComm: sendWithAck is not used by the pipelines'));
+  }
+
+  probe(): Promise<number> {
+    return Promise.reject(new Error('FakeComm: probe is not used by the pipelines'));
+  }
+
+  handshake(): Promise<ConnectionInfo> {
+    return Promise.reject(new Error('FakeComm: handshake is not used by the pipelines'));
+  }
+
+  accept(predicate: (message: ReceivedMessage) => boolean = () => true): Observable<ReceivedMessage> {
+    return this.inbound.pipe(filter(predicate));
+  }
+
+  closeConn(peer: RemotePeer): Promise<void> {
+    this.closed.push(peer);
+    return Promise.resolve();
+  }
+
+  connections(): ConnectionSummary[] {
+    return [];
+  }
+
+  queueDepth$(): Observable<number> {
+    return this.never.asObservable();
+  }
+
+  stats(): CommStats {
+    return {
+      sent: this.sent.length,
+      received: 0,
+      dropped: { overflow: 0, 'connection-closed': 0, 'dial-failed': 0, stopped: 0, 'too-large': 0 },
+      handshakeFailures: 0,
+      connections: 0,
+    };
+  }
+
+  stop(): Promise<void> {
+    this.inbound.complete();
+    this.dead.complete();
+    this.never.complete();
+    return Promise.resolve();
+  }
+}
