@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Long from 'long';
+import { map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { Comm } from '../../lib/comm/comm.js';
+import type { LocalPeer } from '../../lib/identity/peer-dir.js';
+import { createAliveMessage, verifyAliveMessage } from '../../lib/gossip/alive-message.js';
+import { createMembership, type Membership } from '../../lib/gossip/membership.js';
+import type { MembershipChange, MembershipView } from '../../lib/gossip/membership-view.js';
+import { MspIdentityMapper } from '../../lib/identity/identity-mapper.js';
+import { MspManager } from '../../lib/identity/msp.js';
+import { SignedMessage } from '../../lib/wire/signed-message.js';
+import { activeResources, eventually, expectNoLeaks, fixturePeer, roguePeer, startComm } from './cluster.js';
+import { FakeComm, connectionInfo } from './fake-comm.js';
+
+const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
+const U = (n: number) => Long.fromNumber(n, true);
+const endpointOf = (i: number) => `peer${i}:7051`;
+
+/** An alive message of `who`, signed by `signer` (by default its own). */
+const aliveOf = (who: LocalPeer, i: number, inc: number, seq: number, signer = who.signer, pkiId = who.pkiId): SignedMessage =>
+  createAliveMessage({ pkiId, endpoint: endpointOf(i), identity: who.identity, incNum: U(inc), seqNum: U(seq) }, signer);
+
+describe('alive messages', () => {
+  let peers: LocalPeer[];
+  let mapper: MspIdentityMapper;
+  before(async () => {
+    peers = await Promise.all([0, 1, 2].map(fixturePeer));
+    mapper = new MspIdentityMapper(new MspManager([peers[0]!.msp]));
+  });
+
+  it('round-trip: the member is what the signed alive message says', () => {
+    const member = verifyAliveMessage(aliveOf(peers[1]!, 1, 7, 3), mapper);
+    assert.ok(member.pkiId.equals(peers[1]!.pkiId));
+    assert.equal(member.endpoint, 'peer1:7051');
+    assert.equal(member.time.incNum.toString(), '7');
+    assert.equal(member.time.seqNum.toString(), '3');
+  });
+
+  it('refuses a signature by someone else, a PKI-ID not of the identity, an untrusted identity', async () => {
+    assert.throws(() => verifyAliveMessage(aliveOf(peers[1]!, 1, 1, 1, peers[2]!.signer), mapper), { name: 'SignatureError' });
+    assert.throws(() => verifyAliveMessage(aliveOf(peers[1]!, 1, 1, 1, peers[1]!.signer, peers[2]!.pkiId), mapper), {
+      name: 'IdentityError',
+    });
+    const rogue = await roguePeer();
+    assert.throws(() => verifyAliveMessage(aliveOf(rogue, 1, 1, 1), mapper), { name: 'IdentityError' });
+    const unsigned = SignedMessage.create(aliveOf(peers[1]!, 1, 1, 1).message);
+    assert.throws(() => verifyAliveMessage(unsigned, mapper), { name: 'SignatureError' });
+    assert.throws(() => verifyAliveMessage(SignedMessage.create({ empty: {} }), mapper), { name: 'DecodeError' });
+  });
+});
+
+describe('membership (virtual time, in-memory comm, real signatures)', () => {
+  let peers: LocalPeer[];
+  before(async () => {
+    peers = await Promise.all([0, 1, 2].map(fixturePeer));
+  });
+
+  it('announces itself, verifies, expires, revives, answers membership requests', () => {
+    const [self, p1, p2] = peers as [LocalPeer, LocalPeer, LocalPeer];
+    const ts = scheduler();
+    const comm = new FakeComm(self.pkiId, endpointOf(0), () => ts.now());
+    const from = (p: LocalPeer) => connectionInfo(p.pkiId, 'somewhere:1');
+    let membership!: Membership;
+    ts.run(({ expectObservable }) => {
+      membership = createMembership(comm, {
+        self,
+        bootstrap: ['boot:1', endpointOf(0)],
+        aliveIntervalMs: 10,
+        aliveExpirationMs: 50,
+        expirationCheckMs: 5,
+        reconnectIntervalMs: 30,
+        incNum: 1000,
+        scheduler: ts,
+      });
+      const name = (m: { pkiId: Buffer }) => `p${peers.findIndex((p) => p.pkiId.equals(m.pkiId))}`;
+      const show = (c: MembershipChange) => `${c.type}:${name(c.member)}${c.type === 'dead' ? `(${c.reason})` : ''}`;
+      expectObservable(membership.changes$.pipe(map(show))).toBe('3ms a 51ms b 14ms c 9ms d 9ms e 9ms |', {
+        a: 'join:p1',
+        b: 'dead:p1(expired)', // last seen at 3: silent for 52 > 50 ms at the check of 55
+        c: 'revive:p1',
+        d: 'join:p2',
+        e: 'dead:p2(presumed-dead)',
+      });
+      const names = (v: MembershipView) => `${v.alive.map(name).join('+')}/${v.dead.map(name).join('+')}`;
+      expectObservable(membership.members$.pipe(map(names))).toBe('a 2ms b 51ms c 14ms d 9ms e 9ms f 9ms |', {
+        a: '/',
+        b: 'p1/',
+        c: '/p1',
+        d: 'p1/',
+        e: 'p1+p2/',
+        f: 'p1/p2',
+      });
+      ts.schedule(() => comm.receive(aliveOf(p1, 1, 5, 1), from(p1)), 3);
+      ts.schedule(() => comm.receive(aliveOf(p2, 2, 5, 1, p1.signer), from(p1)), 4); // forged: p1 signed for p2
+      ts.schedule(() => comm.receive(aliveOf(p1, 1, 5, 1), from(p1)), 6); // replayed
+      ts.schedule(() => comm.receive(aliveOf(p1, 1, 6, 1), from(p1)), 70); // restarted: revive
+      ts.schedule(() => comm.receive({ nonce: 42, memReq: { selfInformation: aliveOf(p2, 2, 5, 1).envelope } }, from(p2)), 80);
+      ts.schedule(() => comm.presumeDead(p2.pkiId), 90);
+      ts.schedule(() => comm.receive(aliveOf(p2, 2, 5, 1), from(p2)), 95); // replayed: stays dead
+      ts.schedule(() => membership.stop(), 100);
+    });
+
+    const sent = comm.sent.map((s) => `${s.at} ${s.message.message.content}→${s.peers.map((p) => p.endpoint).join('+')}`);
+    // A membership request at once, to the bootstrap peer (not to ourselves); alive messages every
+    // 10 ms to the alive; requests every 30 ms to dead members and bootstrap peers not yet alive.
+    assert.deepEqual(sent, [
+      '0 memReq→boot:1',
+      '10 aliveMsg→peer1:7051',
+      '20 aliveMsg→peer1:7051',
+      '30 memReq→boot:1',
+      '30 aliveMsg→peer1:7051',
+      '40 aliveMsg→peer1:7051',
+      '50 aliveMsg→peer1:7051',
+      '60 memReq→peer1:7051+boot:1',
+      '70 aliveMsg→peer1:7051',
+      '80 aliveMsg→peer1:7051+peer2:7051', // p2's request (at 80) made it a member
+      '90 memReq→peer2:7051+boot:1', // comm presumed p2 dead (at 90)
+      '90 aliveMsg→peer1:7051',
+    ]);
+    const verifier = new MspIdentityMapper(new MspManager([self.msp]));
+    const ownAlives = comm.sent.map((s) =>
+      s.message.message.content === 'memReq' ? SignedMessage.fromEnvelope(s.message.message.memReq!.selfInformation!) : s.message,
+    );
+    let lastSeq = 0;
+    for (const alive of ownAlives) {
+      const me = verifyAliveMessage(alive, verifier);
+      assert.ok(me.pkiId.equals(self.pkiId));
+      assert.equal(me.endpoint, endpointOf(0));
+      assert.equal(me.time.incNum.toNumber(), 1000);
+      assert.ok(me.time.seqNum.toNumber() > lastSeq, 'seq_num grows');
+      lastSeq = me.time.seqNum.toNumber();
+    }
+    assert.deepEqual(comm.closed.map((p) => p.endpoint), ['peer1:7051'], 'an expired member’s connection is closed');
+
+    // The request of p2 was answered with our alive message and p1's latest.
+    assert.equal(comm.responded.length, 1);
+    const res = comm.responded[0]!.message.message;
+    assert.equal(res.content, 'memRes');
+    assert.equal(Number(res.nonce), 42);
+    const listed = (res.memRes!.alive ?? []).map((e) => verifyAliveMessage(SignedMessage.fromEnvelope(e), verifier));
+    assert.deepEqual(
+      listed.map((m) => [m.endpoint, m.time.incNum.toNumber()]),
+      [
+        [endpointOf(0), 1000],
+        [endpointOf(1), 6],
+      ],
+    );
+    assert.equal(res.memRes!.dead?.length ?? 0, 0);
+    assert.deepEqual(membership.stats(), { sent: 15, received: 6, invalid: 1 }); // sent counts targets
+  });
+
+  it('learns the alive members listed in a MembershipResponse', () => {
+    const [self, p1, p2] = peers as [LocalPeer, LocalPeer, LocalPeer];
+    const comm = new FakeComm(self.pkiId, endpointOf(0), () => Date.now());
+    const membership = createMembership(comm, { self, bootstrap: ['boot:1'] });
+    comm.receive(
+      { memRes: { alive: [aliveOf(p1, 1, 1, 1).envelope, aliveOf(p2, 2, 1, 1, p1.signer).envelope, aliveOf(self, 0, 1, 1).envelope] } },
+      connectionInfo(p1.pkiId),
+    );
+    assert.deepEqual(
+      membership.view().alive.map((m) => m.endpoint),
+      [endpointOf(1)],
+      'p1 learned; the forged p2 and ourselves not',
+    );
+    membership.stop();
+    membership.stop();
+    assert.equal(comm.observed, false);
+  });
+
+  it('refuses a self that is not the comm’s, and a self without an MSP or verifier', () => {
+    const comm = new FakeComm(peers[1]!.pkiId, endpointOf(1), () => 0);
+    assert.throws(() => createMembership(comm, { self: peers[0]! }), TypeError);
+    const { msp: _, ...noMsp } = peers[1]!;
+    void _;
+    assert.throws(() => createMembership(comm, { self: noMsp }), TypeError);
+  });
+
+  it('completes when the comm stops', async () => {
+    const comm = new FakeComm(peers[0]!.pkiId, endpointOf(0), () => 0);
+    const membership = createMembership(comm, { self: peers[0]!, aliveIntervalMs: 10 });
+    let done = 0;
+    membership.members$.subscribe({ complete: () => done++, error: () => assert.fail('members$ errored') });
+    membership.changes$.subscribe({ complete: () => done++, error: () => assert.fail('changes$ errored') });
+    await comm.stop();
+    assert.equal(done, 2);
+    membership.stop();
+  });
+});
+
+describe('membership over loopback TLS (4 peers)', () => {
+  const TIMING = { aliveIntervalMs: 100, aliveExpirationMs: 500, expirationCheckMs: 50, reconnectIntervalMs: 200 };
+  let selves: LocalPeer[];
+  const comms: Comm[] = [];
+  const memberships: Membership[] = [];
+  const changes: MembershipChange[][] = [];
+  let baseline: Map<string, number>;
+
+  const start = async (i: number, listen?: string): Promise<void> => {
+    const comm = await startComm(selves[i]!, listen);
+    const bootstrap = i === 0 ? [] : [comms[0]!.endpoint];
+    const membership = createMembership(comm, { self: selves[i]!, bootstrap, ...TIMING });
+    comms[i] = comm;
+    memberships[i] = membership;
+    membership.changes$.subscribe((c) => (changes[i] ??= []).push(c));
+  };
+  const aliveNames = (i: number): number[] =>
+    memberships[i]!.view()
+      .alive.map((m) => selves.findIndex((s) => s.pkiId.equals(m.pkiId)))
+      .sort();
+  const isDead = (i: number, who: number) => memberships[i]!.view().dead.some((m) => m.pkiId.equals(selves[who]!.pkiId));
+
+  before(async () => {
+    baseline = activeResources();
+    selves = await Promise.all([0, 1, 2, 3].map(fixturePeer));
+    for (const i of [0, 1, 2, 3]) await start(i);
+  });
+
+  after(async () => {
+    for (const m of memberships) m?.stop();
+    await Promise.all(comms.map((c) => c?.stop()));
+  });
+
+  it('converges: every peer sees the three others alive', async () => {
+    await eventually(
+      () => [0, 1, 2, 3].every((i) => aliveNames(i).length === 3),
+      'every view to hold 3 alive members',
+    );
+    for (const i of [0, 1, 2, 3]) assert.deepEqual(aliveNames(i), [0, 1, 2, 3].filter((j) => j !== i));
+    // Members are known by their advertised endpoints.
+    const endpoints = memberships[1]!.view().alive.map((m) => m.endpoint).sort();
+    assert.deepEqual(endpoints, [0, 2, 3].map((j) => comms[j]!.endpoint).sort());
+  });
+
+  it('finds a stopped peer dead, then alive again when it restarts with a higher inc_num', async () => {
+    const oldInc = memberships[3]!.incNum;
+    const endpoint = comms[3]!.endpoint;
+    memberships[3]!.stop();
+    await comms[3]!.stop();
+    await eventually(() => [0, 1, 2].every((i) => isDead(i, 3)), 'peers 0-2 to find peer3 dead');
+    for (const i of [0, 1, 2]) {
+      const dead = changes[i]!.filter((c) => c.type === 'dead' && c.member.pkiId.equals(selves[3]!.pkiId));
+      assert.ok(dead.length >= 1, `peer${i} reported no dead change`);
+    }
+
+    await start(3, endpoint);
+    assert.ok(memberships[3]!.incNum.greaterThan(oldInc), 'a restart has a higher inc_num');
+    await eventually(
+      () => [0, 1, 2].every((i) => aliveNames(i).includes(3)) && aliveNames(3).length === 3,
+      'peer3 to be alive again everywhere, and to see the others',
+    );
+    for (const i of [0, 1, 2]) {
+      const revived = changes[i]!.filter((c) => c.type === 'revive' && c.member.pkiId.equals(selves[3]!.pkiId));
+      assert.ok(revived.length >= 1, `peer${i} reported no revive`);
+      assert.ok(revived.at(-1)!.member.time.incNum.equals(memberships[3]!.incNum));
+    }
+  });
+
+  it('stops before or after its comm without errors, leaving nothing running', async () => {
+    memberships[0]!.stop(); // before its comm
+    await Promise.all(comms.map((c) => c.stop()));
+    for (const m of memberships) m.stop(); // after theirs
+    await expectNoLeaks(baseline);
+  });
+});
