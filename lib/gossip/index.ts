@@ -1,0 +1,27 @@
+/**
+ * Gossip pipelines built only on the public Comm API: push dissemination, membership, and pull
+ * (anti-entropy), with the pure pieces they are made of.
+ */
+export { burst } from './burst.js';
+export { MessageStore, type MessageStoreOptions } from './message-store.js';
+export { payloadDigest, seqNumDigest, type DigestFn } from './data-digest.js';
+export type { DataDelivery } from './data-delivery.js';
+export { peersOf, selectPeers, type PeerSource } from './peer-selection.js';
+export { createPush, type Push, type PushOptions, type PushStats } from './push.js';
+export {
+  MembershipTable,
+  comparePeerTime,
+  trackMembership,
+  type Member,
+  type MembershipChange,
+  type MembershipEntry,
+  type MembershipEvent,
+  type MembershipTableOptions,
+  type MembershipUpdate,
+  type MembershipView,
+  type PeerTime,
+} from './membership-view.js';
+export { createAliveMessage, verifyAliveMessage, type AliveMessageInit, type AliveVerifier } from './alive-message.js';
+export { createMembership, type Membership, type MembershipOptions, type MembershipStats } from './membership.js';
+export { pullRound, type PulledItem, type PullReply, type PullRoundContext } from './pull-round.js';
+export { createPull, type Pull, type PullOptions, type PullRoundResult, type PullStats } from './pull.js';
