@@ -221,7 +221,11 @@ class PullPipeline implements Pull {
   private answer(m: ReceivedMessage): void {
     const msg = m.message;
     const now = this.scheduler.now();
-    for (const [key, entry] of this.incoming) if (entry.until <= now) this.incoming.delete(key);
+    // Insertion order is expiry order (every nonce lives equally long): stop at the first live one.
+    for (const [key, entry] of this.incoming) {
+      if (entry.until > now) break;
+      this.incoming.delete(key);
+    }
     if (msg.content === 'hello') {
       const key = nonceKey(msg.hello?.nonce);
       if (this.incoming.size >= MAX_INCOMING) this.incoming.delete(this.incoming.keys().next().value!);

@@ -68,9 +68,11 @@ export interface Push {
   /** The store deciding what has been seen (shared with a Pull when given in options). */
   readonly store: MessageStore;
   /**
-   * Originates a data message (`DataMessage{payload{seq_num, data}}`) and sends it on its way.
-   * Returns its digest. Publishing a message already held sends nothing. Throws (from
-   * comm.send) only in the next burst's handling, which logs instead: publish itself does not.
+   * Originates a data message (`DataMessage{payload{seq_num, data}}`, seq_num by default one
+   * more than the highest published so far) and sends it with the next burst. Returns its
+   * digest. Publishing a message already held, or after stop(), sends nothing. Send failures
+   * happen when the burst goes out and are logged, not thrown; throws TypeError only when
+   * `digestOf` gives the message no digest.
    */
   publish(data: Uint8Array, seqNum?: number | Long): string;
   stats(): PushStats;
