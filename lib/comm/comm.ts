@@ -38,6 +38,8 @@ export interface CommStats {
   readonly dropped: Readonly<Record<DroppedMessage['reason'], number>>;
   readonly handshakeFailures: number;
   readonly connections: number;
+  /** Messages waiting in outbound buffers right now. */
+  readonly queued: number;
 }
 
 /** A failed handshake with a remote that dialed us or that we dialed. */
@@ -145,6 +147,8 @@ class CommImpl implements Comm {
   private readonly hooks: ConnectionHooks;
   private server: GossipServer | undefined;
   private boundEndpoint = '';
+  /** Messages waiting in all outbound buffers. */
+  private queued = 0;
   private stopping: Promise<void> | undefined;
   private counters = {
     sent: 0,
@@ -185,6 +189,10 @@ class CommImpl implements Comm {
       closeTimeoutMs: options.closeTimeoutMs,
       onDrop: (conn, item, reason) => this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason),
       leftover: (conn, items, opened) => this.store.leftover(conn, items, opened),
+      depthDelta: (delta) => {
+        this.queued += delta;
+        this.options.metrics?.queueDepth(this.queued);
+      },
       onWritten: () => {
         this.counters.sent++;
         this.options.metrics?.messageSent();
@@ -387,7 +395,7 @@ class CommImpl implements Comm {
   }
 
   stats(): CommStats {
-    return { ...this.counters, dropped: { ...this.counters.dropped } };
+    return { ...this.counters, queued: this.queued, dropped: { ...this.counters.dropped } };
   }
 
   /** Responder: answers go back over the connection the message came on. */

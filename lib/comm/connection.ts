@@ -59,6 +59,8 @@ export interface ConnectionHooks {
    */
   leftover(conn: Connection, items: OutboundItem[], opened: boolean): void;
   onWritten(conn: Connection): void;
+  /** The connection's queue depth moved by `delta`. */
+  depthDelta(delta: number): void;
   received(conn: Connection, message: SignedMessage): ReceivedMessage;
 }
 
@@ -126,6 +128,7 @@ export class Connection {
       hooks.overflowPolicy,
       (item, reason) => hooks.onDrop(this, item, reason),
       () => hooks.onWritten(this),
+      (delta) => hooks.depthDelta(delta),
     );
   }
 

@@ -46,7 +46,11 @@ export class OutboundBuffer {
     readonly policy: OverflowPolicy,
     private readonly onDrop: (item: OutboundItem, reason: DropReason) => void,
     private readonly onWritten: () => void = () => undefined,
+    /** Told how the depth moved, so an owner can keep a total across buffers in O(1). */
+    private readonly onDepthDelta?: (delta: number) => void,
   ) {}
+
+  private reportedDepth = 0;
 
   /** Messages waiting (not yet handed to the stream). */
   get depth(): number {
@@ -219,6 +223,11 @@ export class OutboundBuffer {
   }
 
   private changed(): void {
-    if (this.depthSubject.observed) this.depthSubject.next(this.depth);
+    const depth = this.depth;
+    if (this.onDepthDelta && depth !== this.reportedDepth) {
+      this.onDepthDelta(depth - this.reportedDepth);
+      this.reportedDepth = depth;
+    }
+    if (this.depthSubject.observed) this.depthSubject.next(depth);
   }
 }
