@@ -51,7 +51,6 @@ export class PromCommMetrics implements CommMetrics {
   private readonly depth: Gauge;
   private readonly handshakeFailures: Counter<'reason'>;
   private readonly dead: Counter;
-  private depthSampler: (() => number) | undefined;
 
   constructor(options: PromCommMetricsOptions = {}) {
     const registry = options.registry ?? globalRegistry;
@@ -76,16 +75,10 @@ export class PromCommMetrics implements CommMetrics {
       help: 'Number of live authenticated connections',
       registers,
     });
-    // A pull gauge when a sampler is attached (see sampleQueueDepth), else the last value pushed.
-    const sampler = (): number | undefined => this.depthSampler?.();
     this.depth = new Gauge({
       name: names.queueDepth,
       help: 'Messages waiting in the outbound buffers of all connections',
       registers,
-      collect() {
-        const value = sampler();
-        if (value !== undefined) this.set(value);
-      },
     });
     this.handshakeFailures = new Counter({
       name: names.handshakeFailures,
@@ -128,17 +121,6 @@ export class PromCommMetrics implements CommMetrics {
 
   presumedDead(): void {
     this.dead.inc();
-  }
-
-  /**
-   * Reads the queue depth at scrape time from `sample` (e.g. the sum of `comm.connections()`'
-   * `queued`) instead of waiting for `queueDepth()` calls. Returns a function that detaches it.
-   */
-  sampleQueueDepth(sample: () => number): () => void {
-    this.depthSampler = sample;
-    return () => {
-      if (this.depthSampler === sample) this.depthSampler = undefined;
-    };
   }
 
   /** Removes these metrics from the registry (e.g. before creating a new instance on it). */
