@@ -1,0 +1,178 @@
+import { createInterface, type Interface } from 'node:readline';
+import { Option, type Command } from 'commander';
+import type { LevelWithSilent } from 'pino';
+import type { Subscription } from 'rxjs';
+import { createComm, type Comm } from '../comm/comm.js';
+import type { CommMetrics } from '../comm/metrics.js';
+import { ConnectError } from '../errors.js';
+import { loadPeer, readTlsCas } from './cli-comm.js';
+import { CliError } from './cli-error.js';
+import type { CliIo } from './cli-io.js';
+import { writeLine } from './cli-io.js';
+import { createCliLogger, logLevelOption } from './cli-logger.js';
+import { formatHostPort, parseHostPort, parseHostPortList, parseInteger, type HostPort } from './parse.js';
+import type { PeerEvent, PeerService } from './peer-service.js';
+import { DEFAULT_PEER_MODE, PEER_MODES, describeMode } from './peer-modes.js';
+import { shutdownSignal } from './shutdown-signal.js';
+
+interface PeerFlags {
+  readonly peerDir: string;
+  readonly listen: HostPort;
+  readonly externalEndpoint?: HostPort;
+  readonly bootstrap?: HostPort[];
+  readonly metrics?: HostPort;
+  readonly mode: string;
+  readonly aliveInterval?: number;
+  readonly aliveExpiration?: number;
+  readonly tlsCa?: string[];
+  readonly plaintext?: boolean;
+  readonly json?: boolean;
+  readonly logLevel: LevelWithSilent;
+}
+
+/** `rxgossip peer`: run a peer until SIGINT/SIGTERM. */
+export function peerCommand(cmd: Command, io: CliIo): Command {
+  return cmd
+    .description('Run a gossip peer: print what happens, publish each line typed on stdin; Ctrl-C (SIGINT) or SIGTERM stops it')
+    .requiredOption('--peer-dir <dir>', 'Fabric-style peer directory (msp/, tls/, mspid.txt)')
+    .requiredOption('--listen <host:port>', 'where to serve gossip (port 0 picks a free one)', (v: string) => parseHostPort(v, true))
+    .option('--external-endpoint <host:port>', 'the endpoint other peers reach us at (default: the listen address)', (v: string) => parseHostPort(v))
+    .option('--bootstrap <host:port,...>', 'peers to connect to at start; repeatable', parseHostPortList)
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics', (v: string) => parseHostPort(v, true))
+    .addOption(new Option('--mode <mode>', describeMode()).choices(Object.keys(PEER_MODES)).default(DEFAULT_PEER_MODE))
+    .option('--alive-interval <ms>', 'gossip mode: how often alive messages go out (Fabric aliveTimeInterval, default 5000)', parseInteger(10))
+    .option('--alive-expiration <ms>', 'gossip mode: silence after which a member is dead (Fabric aliveExpirationTimeout, default 25000)', parseInteger(10))
+    .option('--tls-ca <file>', 'also trust this TLS CA certificate (PEM); repeatable', (v: string, p: string[] = []) => [...p, v])
+    .option('--plaintext', 'gRPC without TLS')
+    .option('--json', 'print events as JSON lines')
+    .addOption(logLevelOption('info'))
+    .addHelpText(
+      'after',
+      `
+Example:
+  rxgossip peer --peer-dir crypto/peer0 --listen 127.0.0.1:7051 --metrics 127.0.0.1:9443
+  rxgossip peer --peer-dir crypto/peer1 --listen 127.0.0.1:7052 --bootstrap 127.0.0.1:7051`,
+    )
+    .action(async (flags: PeerFlags) => runPeer(flags, io));
+}
+
+async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
+  const logger = createCliLogger({ level: flags.logLevel });
+  const print = (event: PeerEvent): void => writeLine(io.stdout, flags.json ? JSON.stringify(event) : formatPeerEvent(event));
+  const self = await loadPeer(flags.peerDir);
+  const extraRoots = await readTlsCas(flags.tlsCa);
+  const signal = shutdownSignal();
+  const metrics = flags.metrics ? await loadMetrics() : undefined;
+  const promMetrics = metrics ? new metrics.PromCommMetrics({ registry: new metrics.Registry() }) : undefined;
+
+  let comm: Comm | undefined;
+  let service: PeerService | undefined;
+  let metricsServer: { url: string; close(): Promise<void> } | undefined;
+  let lines: Interface | undefined;
+  let events: Subscription | undefined;
+  try {
+    try {
+      comm = await createComm({
+        self,
+        listen: formatHostPort(flags.listen),
+        ...(flags.externalEndpoint ? { externalEndpoint: formatHostPort(flags.externalEndpoint) } : {}),
+        tls: flags.plaintext !== true,
+        tlsRootCerts: [...self.tlsRootCerts, ...extraRoots],
+        logger,
+        ...(promMetrics ? { metrics: promMetrics as CommMetrics } : {}),
+      });
+    } catch (err: unknown) {
+      if (err instanceof ConnectError) throw new CliError(`--listen: ${err.message}`, undefined, { cause: err });
+      throw err;
+    }
+    if (!flags.externalEndpoint && /^(0\.0\.0\.0|::|\[::\])$/.test(flags.listen.host)) {
+      logger.warn({ endpoint: comm.endpoint }, 'listening on a wildcard address: pass --external-endpoint so peers can reach us');
+    }
+    if (metrics && promMetrics && flags.metrics) {
+      try {
+        metricsServer = await metrics.serveMetrics(promMetrics.registry, flags.metrics);
+      } catch (err: unknown) {
+        throw new CliError(`--metrics: cannot listen on ${formatHostPort(flags.metrics)}: ${String(err)}`, undefined, { cause: err });
+      }
+    }
+    service = PEER_MODES[flags.mode]!.create({
+      comm,
+      self,
+      bootstrap: (flags.bootstrap ?? []).map(formatHostPort),
+      tls: flags.plaintext !== true,
+      logger,
+      ...(flags.aliveInterval !== undefined ? { aliveIntervalMs: flags.aliveInterval } : {}),
+      ...(flags.aliveExpiration !== undefined ? { aliveExpirationMs: flags.aliveExpiration } : {}),
+    });
+    events = service.events$.subscribe(print);
+    print({
+      event: 'listening',
+      endpoint: comm.endpoint,
+      pkiId: self.pkiId.toString('hex'),
+      mspid: self.mspid,
+      mode: flags.mode,
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
+    });
+    const running = service;
+    void running.start().catch((err: unknown) => logger.error({ err: String(err) }, 'start failed'));
+    lines = createInterface({ input: io.stdin, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (line.trim() === '') return;
+      running.publish(Buffer.from(line, 'utf8')).catch((err: unknown) => logger.warn({ err: String(err) }, 'publish failed'));
+    });
+    const received = await signal.received;
+    print({ event: 'stopped', signal: received });
+  } finally {
+    signal.dispose();
+    lines?.close();
+    // A paused stdin pipe would still hold the process open.
+    (io.stdin as { destroy?: () => void }).destroy?.();
+    await service?.stop();
+    await comm?.stop();
+    events?.unsubscribe();
+    await metricsServer?.close();
+  }
+}
+
+interface MetricsModule {
+  readonly PromCommMetrics: typeof import('../metrics/prom-comm-metrics.js').PromCommMetrics;
+  readonly serveMetrics: typeof import('../metrics/serve-metrics.js').serveMetrics;
+  readonly Registry: typeof import('prom-client').Registry;
+}
+
+/** prom-client is optional: loaded only for --metrics. */
+async function loadMetrics(): Promise<MetricsModule> {
+  try {
+    const [adapter, prom] = await Promise.all([import('../metrics/index.js'), import('prom-client')]);
+    return { PromCommMetrics: adapter.PromCommMetrics, serveMetrics: adapter.serveMetrics, Registry: prom.Registry };
+  } catch (err: unknown) {
+    throw new CliError(`--metrics needs the prom-client package (npm install prom-client): ${String(err)}`, undefined, {
+      cause: err,
+    });
+  }
+}
+
+/** The text form of a peer event. */
+export function formatPeerEvent(e: PeerEvent): string {
+  const short = (pkiId: string): string => pkiId.slice(0, 8);
+  switch (e.event) {
+    case 'listening':
+      return `listening on ${e.endpoint} as ${e.pkiId} (${e.mspid}), mode ${e.mode}${e.metrics ? `, metrics at ${e.metrics}` : ''}`;
+    case 'connected':
+      return `connected to ${e.endpoint} (${short(e.pkiId)})`;
+    case 'unreachable':
+      return `cannot connect to ${e.endpoint}: ${e.error}`;
+    case 'membership':
+      return `membership: ${e.change} ${short(e.pkiId)} ${e.endpoint}${e.reason ? ` (${e.reason})` : ''}`;
+    case 'data':
+      return `data seq=${e.seqNum} from ${short(e.from.pkiId)} (${e.from.endpoint}${e.via ? `, by ${e.via}` : ''}): ${e.text !== undefined ? JSON.stringify(e.text) : `0x${e.hex}`}`;
+    case 'message':
+      return `message ${e.line}`;
+    case 'presumed-dead':
+      return `presumed dead: ${short(e.pkiId)}`;
+    case 'published':
+      return `published seq=${e.seqNum}${e.peers !== undefined ? ` to ${e.peers} peer(s)` : ''}${e.alive !== undefined ? ` (${e.alive} alive member(s))` : ''}`;
+    case 'stopped':
+      return `stopped (${e.signal})`;
+  }
+}
