@@ -25,3 +25,4 @@ export * from './errors.js';
 export * from './identity/index.js';
 export { gossip, msp } from './proto/messages.js';
 export { default as Long } from 'long';
+export * from './gossip/index.js';

@@ -116,6 +116,7 @@ export class FakeComm implements Comm {
       dropped: { overflow: 0, 'connection-closed': 0, 'dial-failed': 0, stopped: 0, 'too-large': 0 },
       handshakeFailures: 0,
       connections: 0,
+      queued: 0,
     };
   }
 
