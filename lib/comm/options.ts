@@ -1,5 +1,4 @@
 import type { Server } from '@grpc/grpc-js';
-import type { SchedulerLike } from 'rxjs';
 import type { MessageSigner } from '../wire/signed-message.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
 import type { MspConfig } from '../identity/msp.js';
@@ -79,8 +78,6 @@ export interface CommOptions {
   readonly logger?: Logger;
   /** Where counters and gauges go. None when absent. */
   readonly metrics?: CommMetrics;
-  /** Scheduler for timers (tests may pass a virtual-time one). Default: asyncScheduler. */
-  readonly scheduler?: SchedulerLike;
 }
 
 /** Fabric's defaults (core.yaml and gossip/comm). */
