@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /** A SIGINT or SIGTERM, once. */
 export interface ShutdownSignal {
   /** Resolves with the first SIGINT or SIGTERM received. */
@@ -8,12 +10,18 @@ export interface ShutdownSignal {
 
 /**
  * Catches SIGINT and SIGTERM so a command can stop cleanly instead of being killed. A second
- * signal while stopping is ignored here; `dispose()` once stopped.
+ * signal before `dispose()` means the user will not wait: the process exits at once, with the
+ * shell's status for that signal (130 for SIGINT, 143 for SIGTERM).
  */
 export function shutdownSignal(): ShutdownSignal {
   let resolve!: (signal: NodeJS.Signals) => void;
   const received = new Promise<NodeJS.Signals>((r) => (resolve = r));
-  const handler = (signal: NodeJS.Signals): void => resolve(signal);
+  let caught = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (caught) process.exit(128 + (constants.signals[signal] ?? 0));
+    caught = true;
+    resolve(signal);
+  };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   return {

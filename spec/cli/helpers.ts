@@ -44,6 +44,8 @@ export interface CliResult {
 }
 
 const running = new Set<CliProcess>();
+/** Runs whose process lingered after its command was done (main.ts then forces the exit). */
+const lingered: string[] = [];
 
 /** A running `rxgossip` child process, its output collected as it comes. */
 export class CliProcess {
@@ -69,6 +71,7 @@ export class CliProcess {
       this.child.on('close', (code, signal) => {
         clearTimeout(killer);
         running.delete(this);
+        if (this.stderr.includes('rxgossip: forcing exit')) lingered.push(`${args.join(' ')}\n${this.stderr}`);
         this.wake();
         resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
       });
@@ -129,9 +132,13 @@ export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<Cli
   return cli.exited;
 }
 
-/** Kills every CLI process still running: for after(). */
+/**
+ * For after(): kills every CLI process still running, then fails if any run left a handle open
+ * after its command finished (it printed "forcing exit").
+ */
 export async function killAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.kill()));
+  if (lingered.length > 0) throw new Error(`rxgossip left handles open after:\n${lingered.splice(0).join('\n')}`);
 }
 
 /** A TCP port nothing listens on (bound, then released). */

@@ -42,7 +42,7 @@ describe('peer --mode comm', () => {
   before(async () => {
     cli = startCli([
       'peer', '--peer-dir', fixtureDir('peer1'), '--listen', '127.0.0.1:0', '--bootstrap', bootstrap.endpoint,
-      '--metrics', '127.0.0.1:0', '--json', '--log-level', 'warn', '--mode', 'comm',
+      '--metrics', '127.0.0.1:0', '--json', '--log-level', 'debug', '--mode', 'comm',
     ]);
     const listening = JSON.parse((await cli.waitFor(/^\{"event":"listening".*$/m))[0]) as { endpoint: string; metrics: string; pkiId: string; mode: string };
     endpoint = listening.endpoint;
@@ -53,6 +53,17 @@ describe('peer --mode comm', () => {
   });
 
   after(() => cli.kill());
+
+  it('logs JSON lines on stderr (not a TTY) at --log-level', async () => {
+    await cli.waitFor(/"msg":"outbound connection"/, 'stderr');
+    const records = cli.stderr
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; endpoint?: string });
+    const dial = records.find((r) => r.msg === 'outbound connection');
+    assert.equal(dial?.level, 20, 'debug');
+    assert.equal(dial?.endpoint, bootstrap.endpoint);
+  });
 
   it('answers a Ping and a probe handshake', async () => {
     assert.ok((await bootstrap.probe({ endpoint })) > 0);

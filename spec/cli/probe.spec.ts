@@ -69,6 +69,20 @@ describe('probe: reachable peer', () => {
   });
 });
 
+describe('probe: TLS names', () => {
+  it('--server-name checks the certificate against that name (one of its SANs)', async () => {
+    const r = await runCli(['probe', server.endpoint, '--handshake', '--peer-dir', fixtureDir('peer1'), '--server-name', 'peer0.org1.example.com']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^  trusted  yes/m);
+  });
+
+  it('--server-name with a name the certificate does not carry: exit 1, pointing at --server-name', async () => {
+    const r = await runCli(['probe', server.endpoint, '--peer-dir', fixtureDir('peer1'), '--server-name', 'elsewhere.example.com', '--timeout', '300']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^rxgossip probe: cannot reach .*TCP connects, so check .*--server-name/);
+  });
+});
+
 describe('probe: refused or unreachable', () => {
   it('--handshake as the untrusted rogue peer: exit 1 with the remote peer\'s reason', async () => {
     const before = failures.length;
