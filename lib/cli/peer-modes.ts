@@ -11,11 +11,11 @@ export interface PeerMode {
 /** The modes `rxgossip peer --mode` offers; another pipeline plugs in here as one more entry. */
 export const PEER_MODES: Readonly<Record<string, PeerMode>> = {
   gossip: {
-    summary: 'membership, push and pull from lib/gossip: print membership changes and new data, publish stdin lines',
+    summary: 'membership, push and pull (lib/gossip)',
     create: createGossipPeerService,
   },
   comm: {
-    summary: 'comm alone: connect to the bootstrap peers, print what arrives, send stdin lines to every connected peer',
+    summary: 'comm alone: stdin lines go straight to connected peers',
     create: createCommPeerService,
   },
 };
@@ -25,6 +25,6 @@ export const DEFAULT_PEER_MODE = 'gossip';
 /** The --mode help text. */
 export function describeMode(): string {
   return `what runs on top of comm: ${Object.entries(PEER_MODES)
-    .map(([name, mode]) => `${name} = ${mode.summary}`)
+    .map(([name, mode]) => `${name}: ${mode.summary}`)
     .join('; ')}`;
 }
