@@ -67,7 +67,7 @@ export interface ConnectionSummary {
  * Sending never blocks: each peer has one connection with a bounded outbound buffer.
  */
 export interface Comm {
-  /** host:port this peer is reachable at. */
+  /** host:port this peer is reachable at ('' for a dial-only comm). */
   readonly endpoint: string;
   /** This peer's PKI-ID. */
   getPKIid(): Buffer;
@@ -94,6 +94,11 @@ export interface Comm {
     minAck: number,
     ...peers: RemotePeer[]
   ): Promise<AggregatedSendResult>;
+  /**
+   * Makes sure there is a connection to `peer` (dialing it if needed, as a send would) and
+   * resolves with who it is; rejects with the reason if it cannot be opened.
+   */
+  connect(peer: RemotePeer): Promise<ConnectionInfo>;
   /** Dials and Pings `peer` (nothing is kept); resolves with the round-trip time in ms. */
   probe(peer: RemotePeer): Promise<number>;
   /**
@@ -188,7 +193,7 @@ class CommImpl implements Comm {
       overflowPolicy: options.overflowPolicy,
       closeTimeoutMs: options.closeTimeoutMs,
       onDrop: (conn, item, reason) => this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason),
-      leftover: (conn, items, opened) => this.store.leftover(conn, items, opened),
+      leftover: (conn, items, opened, cause) => this.store.leftover(conn, items, opened, cause),
       depthDelta: (delta) => {
         this.queued += delta;
         this.options.metrics?.queueDepth(this.queued);
@@ -213,7 +218,7 @@ class CommImpl implements Comm {
         this.options.metrics?.presumedDead();
         this.presumedDead.next(pkiId);
       },
-      dropped: (conn, items, reason) => this.dropAll(conn, items, reason),
+      dropped: (conn, items, reason, cause) => this.dropAll(conn, items, reason, cause),
       connectionsChanged: (count) => {
         this.counters.connections = count;
         this.options.metrics?.connections(count);
@@ -232,12 +237,13 @@ class CommImpl implements Comm {
       this.boundEndpoint = this.options.listen ?? '';
       return;
     }
+    if (!this.options.listen) return; // dial-only: probes, watchers, clients
     const self = this.options.self;
     const credentials =
       this.options.tls && self.tls
         ? serverCredentials(self.tls.cert, self.tls.key, this.options.tlsRootCerts ?? self.tlsRootCerts ?? [])
         : grpc.ServerCredentials.createInsecure();
-    const listen = this.options.listen!;
+    const listen = this.options.listen;
     this.server = await GossipServer.listen(
       listen,
       { credentials, maxRecvMsgSize: this.options.maxRecvMsgSize, maxSendMsgSize: this.options.maxSendMsgSize },
@@ -337,6 +343,12 @@ class CommImpl implements Comm {
       }
     });
     return new AggregatedSendResult(outcomes);
+  }
+
+  connect(peer: RemotePeer): Promise<ConnectionInfo> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    if (this.isSelf(peer)) return Promise.reject(new TypeError('cannot connect to self'));
+    return this.store.get(peer).opened;
   }
 
   async probe(peer: RemotePeer): Promise<number> {
@@ -552,9 +564,10 @@ class CommImpl implements Comm {
     return peer.pkiId !== undefined && Buffer.from(this.options.self.pkiId).equals(Buffer.from(peer.pkiId));
   }
 
-  private dropAll(conn: Connection, items: readonly OutboundItem[], reason: DropReason): void {
+  private dropAll(conn: Connection, items: readonly OutboundItem[], reason: DropReason, cause?: Error): void {
     for (const item of items) {
-      item.settle?.(new ConnectionClosedError(`message dropped: ${reason}`));
+      const text = cause ? `message dropped: ${reason}: ${cause.message}` : `message dropped: ${reason}`;
+      item.settle?.(new ConnectionClosedError(text, cause ? { cause } : undefined));
       this.reportDrop(conn.info?.pkiId ?? toBuffer(conn.targetPkiId), conn.endpoint, item.bytes.length, reason);
     }
   }

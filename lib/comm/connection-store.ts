@@ -13,7 +13,7 @@ export interface ConnectionStoreDeps {
   /** A peer we were connected or connecting to is unreachable (Fabric's PresumedDead). */
   presumedDead(pkiId: Buffer): void;
   /** Messages that could not be written anywhere. */
-  dropped(conn: Connection, items: readonly OutboundItem[], reason: DropReason): void;
+  dropped(conn: Connection, items: readonly OutboundItem[], reason: DropReason, cause?: Error): void;
   /** The number of live connections changed. */
   connectionsChanged(count: number): void;
 }
@@ -200,7 +200,7 @@ export class ConnectionStore {
    * A closing connection's unwritten messages: to the peer's current connection if there is one
    * (a retired duplicate, a failed dial racing a working inbound), else dropped and counted.
    */
-  leftover(conn: Connection, items: OutboundItem[], opened: boolean): void {
+  leftover(conn: Connection, items: OutboundItem[], opened: boolean, cause?: Error): void {
     const pkiId = conn.info?.pkiId ?? conn.targetPkiId;
     if (pkiId && !this.stopped) {
       const hex = hexOf(pkiId);
@@ -211,7 +211,7 @@ export class ConnectionStore {
         return;
       }
     }
-    this.deps.dropped(conn, items, this.stopped ? 'stopped' : opened ? 'connection-closed' : 'dial-failed');
+    this.deps.dropped(conn, items, this.stopped ? 'stopped' : opened ? 'connection-closed' : 'dial-failed', cause);
   }
 
   /** Closes `old` gracefully: what it queued is written first, or (not yet open) moved on. */

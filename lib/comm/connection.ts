@@ -57,7 +57,7 @@ export interface ConnectionHooks {
    * The connection is closing with messages it never wrote: the owner moves them to another
    * connection to the same peer, or drops them (counted). `opened` says whether it ever opened.
    */
-  leftover(conn: Connection, items: OutboundItem[], opened: boolean): void;
+  leftover(conn: Connection, items: OutboundItem[], opened: boolean, cause: Error | undefined): void;
   onWritten(conn: Connection): void;
   /** The connection's queue depth moved by `delta`. */
   depthDelta(delta: number): void;
@@ -95,6 +95,12 @@ export class Connection {
   readonly inbound$: Observable<ReceivedMessage> = this.inbound.asObservable();
   /** Resolves once, when the connection has ended (never rejects). */
   readonly closed: Promise<ConnectionClose>;
+  /**
+   * Resolves with the remote once the handshake succeeded; rejects with the reason if the
+   * connection closes before that. Never an unhandled rejection.
+   */
+  readonly opened: Promise<ConnectionInfo>;
+  private settleOpened!: { resolve: (info: ConnectionInfo) => void; reject: (err: Error) => void };
   /** When the handshake completed (ms since epoch), 0 before. */
   establishedAt = 0;
   /** Messages received after the handshake. */
@@ -123,6 +129,8 @@ export class Connection {
   ) {
     this.currentState = direction === 'outbound' ? ConnectionState.Dialing : ConnectionState.Handshaking;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.opened = new Promise((resolve, reject) => (this.settleOpened = { resolve, reject }));
+    this.opened.catch(() => undefined);
     this.outbound = new OutboundBuffer(
       hooks.bufferSize,
       hooks.overflowPolicy,
@@ -272,6 +280,7 @@ export class Connection {
     this.remote = outcome.info;
     this.establishedAt = Date.now();
     this.transition(ConnectionState.Open);
+    this.settleOpened.resolve(outcome.info);
     waiter.resolve(outcome);
     if (this.stream) this.outbound.attach(this.stream);
   }
@@ -367,8 +376,11 @@ export class Connection {
         }
       }
     }
+    if (this.establishedAt === 0) {
+      this.settleOpened.reject(close.error ?? new ConnectionClosedError('connection closed before it opened'));
+    }
     const leftover = this.outbound.takeAll();
-    if (leftover.length > 0) this.hooks.leftover(this, leftover, this.establishedAt > 0);
+    if (leftover.length > 0) this.hooks.leftover(this, leftover, this.establishedAt > 0, close.error);
     this.outbound.close('connection-closed');
     this.inbound.complete();
     this.resolveClosed(close);

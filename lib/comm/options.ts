@@ -28,7 +28,10 @@ export interface SelfIdentity {
 export interface CommOptions {
   /** Who we are. */
   readonly self: SelfIdentity;
-  /** Listen on host:port with our own gRPC server (port 0 picks a free port). */
+  /**
+   * Listen on host:port with our own gRPC server (port 0 picks a free port). With neither
+   * `listen` nor `server` the comm only dials (probes, watchers): nobody can dial it.
+   */
   readonly listen?: string;
   /** Attach to an existing grpc-js Server instead (Fabric's NewCommInstance); it stays the caller's. */
   readonly server?: Server;
@@ -137,8 +140,8 @@ export function resolveOptions(options: CommOptions): ResolvedCommOptions {
   if (resolved.tls && !options.self.tls) {
     throw new TypeError('TLS is on but self.tls (cert and key) is missing; pass tls: false for plaintext');
   }
-  if (!options.listen && !options.server) {
-    throw new TypeError('createComm needs either listen (host:port) or server (an existing grpc-js Server)');
+  if (options.listen && options.server) {
+    throw new TypeError('createComm takes listen (host:port) or server (an existing grpc-js Server), not both');
   }
   if (resolved.sendBufferSize < 1) throw new RangeError('sendBufferSize must be at least 1');
   return resolved;

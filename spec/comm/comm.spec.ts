@@ -321,3 +321,35 @@ describe('stop()', () => {
     await b.stop();
   });
 });
+
+describe('connect() and dial-only comms', () => {
+  it('a comm with neither listen nor server dials out, and connect() says who answered', async () => {
+    const b = await startPeer('peer1');
+    const self = await fixturePeer('peer0');
+    const a = await createComm({ self, ...FAST });
+    try {
+      assert.equal(a.endpoint, '');
+      const info = await a.connect({ endpoint: b.endpoint });
+      assert.deepEqual(info.pkiId, b.getPKIid());
+      // The connection is kept and used by sends.
+      const got = first(b.accept(isData));
+      a.send(data(9), peerOf(b));
+      assert.equal(seqOf(await got), 9);
+      assert.equal(a.connections().length, 1);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('connect() and sendAsync() reject with the cause when the peer cannot be reached', async () => {
+    const a = await startPeer('peer0');
+    try {
+      await assert.rejects(a.connect({ endpoint: '127.0.0.1:1' }), ConnectError);
+      await assert.rejects(a.sendAsync(data(1), { endpoint: '127.0.0.1:1', pkiId: Buffer.alloc(32, 1) }), (err: unknown) => {
+        return err instanceof Error && /dial-failed/.test(err.message) && err.cause instanceof ConnectError;
+      });
+    } finally {
+      await a.stop();
+    }
+  });
+});

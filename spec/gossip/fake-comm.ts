@@ -105,6 +105,10 @@ export class FakeComm implements Comm {
     return [];
   }
 
+  connect(): Promise<ConnectionInfo> {
+    return Promise.reject(new Error('FakeComm does not connect'));
+  }
+
   queueDepth$(): Observable<number> {
     return this.never.asObservable();
   }
