@@ -41,8 +41,8 @@ export function watchCommand(cmd: Command, io: CliIo): Command {
     .addHelpText(
       'after',
       `
-It opens the connection with an empty message (GossipMessage{tag: EMPTY, empty: {}}), which peers
-ignore. A Fabric peer sends little to a connection that is not in its membership view; run
+It authenticates the remote, then keeps a gossip connection open and prints what arrives on it.
+A Fabric peer sends little to a connection that is not in its membership view; run
 \`rxgossip peer\` to take part in gossip.
 Exit status: 0 stopped by Ctrl-C, --count or --duration; 1 unreachable, refused, or closed by the remote; 2 bad input.
 Example:

@@ -348,7 +348,7 @@ class CommImpl implements Comm {
   connect(peer: RemotePeer): Promise<ConnectionInfo> {
     if (this.stopping) return Promise.reject(new StoppedError());
     if (this.isSelf(peer)) return Promise.reject(new TypeError('cannot connect to self'));
-    return this.store.get(peer).opened;
+    return this.store.ready(this.store.get(peer));
   }
 
   async probe(peer: RemotePeer): Promise<number> {

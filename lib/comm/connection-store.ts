@@ -1,5 +1,5 @@
 import { Connection, ConnectionState, type ConnectionClose, type ConnectionHooks } from './connection.js';
-import type { RemotePeer } from './connection-info.js';
+import type { ConnectionInfo, RemotePeer } from './connection-info.js';
 import type { DropReason, OutboundItem } from './outbound-buffer.js';
 
 /** What the store needs from comm. */
@@ -41,6 +41,8 @@ export class ConnectionStore {
   /** Every connection not yet closed. */
   private readonly all = new Set<Connection>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Dials in progress: resolve once the connection is registered (usable by everyone). */
+  private readonly dials = new WeakMap<Connection, Promise<void>>();
   private liveCount = 0;
   private stopped = false;
 
@@ -69,6 +71,15 @@ export class ConnectionStore {
       }
     }
     return this.startDial(peer);
+  }
+
+  /**
+   * Resolves with the remote once `conn` is open and registered (so connections() and sends see
+   * it); rejects with the reason it could not be opened.
+   */
+  async ready(conn: Connection): Promise<ConnectionInfo> {
+    await (this.dials.get(conn) ?? conn.opened);
+    return conn.opened;
   }
 
   /** The active connection to a PKI-ID, if any. */
@@ -169,16 +180,19 @@ export class ConnectionStore {
       void conn.close();
       return conn;
     }
-    this.deps.dial(conn, peer).then(
+    const dial = this.deps.dial(conn, peer).then(
       () => {
         if (this.dialingByEndpoint.get(peer.endpoint) === conn) this.dialingByEndpoint.delete(peer.endpoint);
         this.register(conn);
       },
-      () => {
+      (err: unknown) => {
         if (this.dialingByEndpoint.get(peer.endpoint) === conn) this.dialingByEndpoint.delete(peer.endpoint);
         this.onDialFailed(conn, peer);
+        throw err;
       },
     );
+    dial.catch(() => undefined);
+    this.dials.set(conn, dial);
     return conn;
   }
 
