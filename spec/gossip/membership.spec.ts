@@ -155,16 +155,19 @@ describe('membership (virtual time, in-memory comm, real signatures)', () => {
     const [self, p1, p2] = peers as [LocalPeer, LocalPeer, LocalPeer];
     const comm = new FakeComm(self.pkiId, endpointOf(0), () => Date.now());
     const membership = createMembership(comm, { self, bootstrap: ['boot:1'] });
-    comm.receive(
-      { memRes: { alive: [aliveOf(p1, 1, 1, 1).envelope, aliveOf(p2, 2, 1, 1, p1.signer).envelope, aliveOf(self, 0, 1, 1).envelope] } },
-      connectionInfo(p1.pkiId),
-    );
-    assert.deepEqual(
-      membership.view().alive.map((m) => m.endpoint),
-      [endpointOf(1)],
-      'p1 learned; the forged p2 and ourselves not',
-    );
-    membership.stop();
+    try {
+      comm.receive(
+        { memRes: { alive: [aliveOf(p1, 1, 1, 1).envelope, aliveOf(p2, 2, 1, 1, p1.signer).envelope, aliveOf(self, 0, 1, 1).envelope] } },
+        connectionInfo(p1.pkiId),
+      );
+      assert.deepEqual(
+        membership.view().alive.map((m) => m.endpoint),
+        [endpointOf(1)],
+        'p1 learned; the forged p2 and ourselves not',
+      );
+    } finally {
+      membership.stop();
+    }
     membership.stop();
     assert.equal(comm.observed, false);
   });
@@ -180,12 +183,16 @@ describe('membership (virtual time, in-memory comm, real signatures)', () => {
   it('completes when the comm stops', async () => {
     const comm = new FakeComm(peers[0]!.pkiId, endpointOf(0), () => 0);
     const membership = createMembership(comm, { self: peers[0]!, aliveIntervalMs: 10 });
-    let done = 0;
-    membership.members$.subscribe({ complete: () => done++, error: () => assert.fail('members$ errored') });
-    membership.changes$.subscribe({ complete: () => done++, error: () => assert.fail('changes$ errored') });
-    await comm.stop();
-    assert.equal(done, 2);
-    membership.stop();
+    try {
+      let done = 0;
+      membership.members$.subscribe({ complete: () => done++, error: () => assert.fail('members$ errored') });
+      membership.changes$.subscribe({ complete: () => done++, error: () => assert.fail('changes$ errored') });
+      await comm.stop();
+      assert.equal(done, 2);
+      assert.equal(comm.observed, false);
+    } finally {
+      membership.stop();
+    }
   });
 });
 

@@ -87,10 +87,11 @@ describe('push (virtual time, in-memory comm)', () => {
     assert.deepEqual(push.stats(), { received: 2, duplicates: 0, invalid: 1, published: 0, sent: 1 });
   });
 
-  it('publishes signed, channelled data messages with growing seq_nums', () => {
+  it('publishes signed, channelled data messages with growing seq_nums', (t) => {
     const comm = new FakeComm(Buffer.from('S'), 'S:7051', () => 0);
     const signer = { sign: (bytes: Uint8Array) => Buffer.from(`sig:${bytes.length}`) };
     const push = createPush(comm, of([]), { signer, channel: Buffer.from('ch') });
+    t.after(() => push.stop());
     const d1 = push.publish(Buffer.from('one'));
     push.publish(Buffer.from('two'), 41);
     push.publish(Buffer.from('three'));
