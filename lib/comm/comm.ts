@@ -9,7 +9,7 @@ import { SignedMessage, type GossipMessageInit } from '../wire/signed-message.js
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
 import { Connection, ConnectionState, type ConnectionHooks, type HandshakeOutcome } from './connection.js';
 import type { ConnectionInfo, RemotePeer } from './connection-info.js';
-import { ConnectionStore, hexOf } from './connection-store.js';
+import { ConnectionStore } from './connection-store.js';
 import { Demux } from './demux.js';
 import { Dialer } from './dialer.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
@@ -598,4 +598,3 @@ function hostOf(address: string): string {
   return i < 0 ? address : address.slice(0, i);
 }
 
-export { hexOf };
