@@ -1,0 +1,92 @@
+/**
+ * The baseline: a plain grpc-js bidi stream on the same gRPC path, with the same mutual-TLS
+ * certificates, carrying the same protobuf Envelope bytes. No rxgossip code: no handshake, no
+ * decoding, no buffering beyond grpc-js's own, write()/'drain' backpressure.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** The gossip.Gossip/GossipStream method with passthrough (raw bytes) serializers. */
+const rawServiceDefinition = {
+  GossipStream: {
+    path: '/gossip.Gossip/GossipStream',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+} satisfies grpc.ServiceDefinition;
+
+interface RawClient extends grpc.Client {
+  GossipStream(): grpc.ClientDuplexStream<Buffer, Buffer>;
+}
+
+const RawClientConstructor = grpc.makeGenericClientConstructor(rawServiceDefinition, 'Gossip') as unknown as new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => RawClient;
+
+/** A Fabric-style peer directory's TLS material, read straight from the files. */
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca: Buffer;
+}
+
+export async function readTlsFiles(peerDir: string): Promise<TlsFiles> {
+  const [cert, key, ca] = await Promise.all(
+    ['server.crt', 'server.key', 'ca.crt'].map((f) => readFile(join(peerDir, 'tls', f))),
+  );
+  return { cert: cert!, key: key!, ca: ca! };
+}
+
+export type RawServerStream = grpc.ServerDuplexStream<Buffer, Buffer>;
+export type RawClientStream = grpc.ClientDuplexStream<Buffer, Buffer>;
+
+/** A grpc-js server requiring a client certificate from the same TLS CA. */
+export async function startRawServer(
+  tls: TlsFiles,
+  onStream: (call: RawServerStream) => void,
+): Promise<{ endpoint: string; close(): void }> {
+  const server = new grpc.Server();
+  server.addService(rawServiceDefinition, { GossipStream: onStream });
+  const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  return { endpoint: `127.0.0.1:${port}`, close: () => server.forceShutdown() };
+}
+
+export function rawClientCredentials(tls: TlsFiles): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
+}
+
+/** Dials `endpoint` with our certificate and opens one GossipStream on a connection of its own. */
+export async function openRawStream(
+  endpoint: string,
+  tls: TlsFiles,
+  credentials?: grpc.ChannelCredentials,
+): Promise<{ stream: RawClientStream; close(): void }> {
+  const client = new RawClientConstructor(endpoint, credentials ?? rawClientCredentials(tls), {
+    // A connection of its own, as rxgossip's dialer does (grpc-js would otherwise share one).
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  await new Promise<void>((resolve, reject) =>
+    client.waitForReady(Date.now() + 5_000, (err) => (err ? reject(err) : resolve())),
+  );
+  const stream = client.GossipStream();
+  stream.on('error', () => undefined);
+  return {
+    stream,
+    close: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
+}
