@@ -1,0 +1,356 @@
+/**
+ * Scenario 1: one connection, mutual TLS, two processes. The parent sends, a worker echoes or
+ * counts. Measured for rxgossip and for a raw grpc-js bidi stream carrying the same Envelope bytes,
+ * interleaved rep by rep so that drift hits both alike:
+ *
+ * - echo: 16 messages in flight, the worker answers each with respond() (raw: write() back);
+ *   result in round trips per second;
+ * - round trip: one message in flight, p50/p99 in microseconds;
+ * - one-way: the parent sends for a fixed time without dropping (rxgossip: sendAsync with a
+ *   window of outstanding sends, and send() paced by queueDepth$; raw: write() until it returns
+ *   false, then 'drain'), the worker counts; result in messages per second until the worker has
+ *   counted the last one.
+ */
+import { randomBytes } from 'node:crypto';
+import { createComm, gossip, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from '../lib/index.js';
+import { openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import { log, now, percentile, summarize, Worker, type Summary } from './support.js';
+
+export interface ThroughputConfig {
+  readonly payloadSizes: readonly number[];
+  readonly reps: number;
+  /** Length of each echo / one-way measurement. */
+  readonly durationMs: number;
+  /** Round trips timed per repetition (after a warm-up). */
+  readonly rttSamples: number;
+  readonly inFlight: number;
+  /** Outstanding sendAsync calls in the rxgossip one-way run. */
+  readonly sendAsyncWindow: number;
+  readonly senderDir: string;
+  readonly receiverDir: string;
+}
+
+export interface PayloadResult {
+  readonly size: number;
+  readonly envelopeBytes: number;
+  readonly echo: { rx: Summary; raw: Summary };
+  readonly rttP50: { rx: Summary; raw: Summary };
+  readonly rttP99: { rx: Summary; raw: Summary };
+  readonly oneWay: { rxAsync: Summary; rxPaced: Summary; raw: Summary };
+  /** CPU time (µs, sender and receiver processes together) per echo round trip. */
+  readonly echoCpu: { rx: Summary; raw: Summary };
+  /** CPU time (µs, both processes) per one-way message. */
+  readonly oneWayCpu: { rxAsync: Summary; rxPaced: Summary; raw: Summary };
+  /** Messages dropped by the rxgossip sender during the one-way runs (should be 0). */
+  readonly oneWayDrops: number;
+}
+
+export interface ThroughputResult {
+  readonly payloads: PayloadResult[];
+}
+
+const isData = (m: { message: gossip.GossipMessage }): boolean => m.message.content === 'dataMsg';
+
+export async function runThroughput(config: ThroughputConfig): Promise<ThroughputResult> {
+  const worker = new Worker('throughput-receiver');
+  let comm: Comm | undefined;
+  let closeRaw: (() => void) | undefined;
+  try {
+    const [[remote], rawServer, self, tls] = await Promise.all([
+      worker.request<Array<{ endpoint: string; pkiIdHex: string }>>('rx-start', { dirs: [config.receiverDir] }),
+      worker.request<{ endpoint: string }>('raw-start', { dir: config.receiverDir }),
+      loadPeerDir(config.senderDir),
+      readTlsFiles(config.senderDir),
+    ]);
+    comm = await createComm({ self, listen: '127.0.0.1:0' });
+    const peer: RemotePeer = { endpoint: remote!.endpoint, pkiId: Buffer.from(remote!.pkiIdHex, 'hex') };
+    const raw = await openRawStream(rawServer.endpoint, tls);
+    closeRaw = raw.close;
+
+    const payloads: PayloadResult[] = [];
+    for (const size of config.payloadSizes) {
+      const data = randomBytes(size);
+      const signed = SignedMessage.create({ nonce: 1, dataMsg: { payload: { seqNum: 1, data } } });
+      // The baseline's bytes, built with protobufjs directly: the same Envelope.
+      const rawBytes = Buffer.from(
+        gossip.Envelope.encode({
+          payload: gossip.GossipMessage.encode({ nonce: 1, dataMsg: { payload: { seqNum: 1, data } } }).finish(),
+          signature: new Uint8Array(0),
+        }).finish(),
+      );
+      if (!rawBytes.equals(signed.bytes)) throw new Error('raw and rxgossip envelopes differ');
+      log(`throughput: ${size} B payload (${rawBytes.length} B envelope)`);
+
+      // Warm up both paths (connection, JIT) without measuring.
+      await worker.request('mode', { mode: 'echo' });
+      await rxEcho(comm, peer, signed, config.inFlight, Math.min(500, config.durationMs));
+      await rawEcho(raw.stream, rawBytes, config.inFlight, Math.min(500, config.durationMs));
+
+      const echo = { rx: [] as number[], raw: [] as number[] };
+      const p50 = { rx: [] as number[], raw: [] as number[] };
+      const p99 = { rx: [] as number[], raw: [] as number[] };
+      const oneWay = { rxAsync: [] as number[], rxPaced: [] as number[], raw: [] as number[] };
+      const echoCpu = { rx: [] as number[], raw: [] as number[] };
+      const oneWayCpu = { rxAsync: [] as number[], rxPaced: [] as number[], raw: [] as number[] };
+      const dropsBefore = totalDrops(comm);
+      for (let rep = 0; rep < config.reps; rep++) {
+        await worker.request('mode', { mode: 'echo' });
+        const c = comm;
+        await withCpu(worker, echo.rx, echoCpu.rx, () => rxEcho(c, peer, signed, config.inFlight, config.durationMs));
+        await withCpu(worker, echo.raw, echoCpu.raw, () => rawEcho(raw.stream, rawBytes, config.inFlight, config.durationMs));
+
+        const rxRtt = await rxRoundTrips(comm, peer, signed, config.rttSamples);
+        const rawRtt = await rawRoundTrips(raw.stream, rawBytes, config.rttSamples);
+        p50.rx.push(percentile(rxRtt, 50));
+        p99.rx.push(percentile(rxRtt, 99));
+        p50.raw.push(percentile(rawRtt, 50));
+        p99.raw.push(percentile(rawRtt, 99));
+
+        await worker.request('mode', { mode: 'count' });
+        await withCpu(worker, oneWay.rxAsync, oneWayCpu.rxAsync, () =>
+          oneWayRun(worker, 'rx', () => rxSendAsync(c, peer, signed, config.sendAsyncWindow, config.durationMs)),
+        );
+        await withCpu(worker, oneWay.rxPaced, oneWayCpu.rxPaced, () =>
+          oneWayRun(worker, 'rx', () => rxSendPaced(c, peer, signed, config.durationMs)),
+        );
+        await withCpu(worker, oneWay.raw, oneWayCpu.raw, () =>
+          oneWayRun(worker, 'raw', () => rawSend(raw.stream, rawBytes, config.durationMs)),
+        );
+        log(
+          `  rep ${rep + 1}/${config.reps}: echo rx ${echo.rx.at(-1)!.toFixed(0)} raw ${echo.raw.at(-1)!.toFixed(0)} rt/s; ` +
+            `rtt p99 rx ${p99.rx.at(-1)!.toFixed(0)} raw ${p99.raw.at(-1)!.toFixed(0)} µs; one-way rx ` +
+            `${oneWay.rxAsync.at(-1)!.toFixed(0)}/${oneWay.rxPaced.at(-1)!.toFixed(0)} raw ${oneWay.raw.at(-1)!.toFixed(0)} msg/s`,
+        );
+      }
+      payloads.push({
+        size,
+        envelopeBytes: rawBytes.length,
+        echo: { rx: summarize(echo.rx), raw: summarize(echo.raw) },
+        rttP50: { rx: summarize(p50.rx), raw: summarize(p50.raw) },
+        rttP99: { rx: summarize(p99.rx), raw: summarize(p99.raw) },
+        oneWay: { rxAsync: summarize(oneWay.rxAsync), rxPaced: summarize(oneWay.rxPaced), raw: summarize(oneWay.raw) },
+        echoCpu: { rx: summarize(echoCpu.rx), raw: summarize(echoCpu.raw) },
+        oneWayCpu: { rxAsync: summarize(oneWayCpu.rxAsync), rxPaced: summarize(oneWayCpu.rxPaced), raw: summarize(oneWayCpu.raw) },
+        oneWayDrops: totalDrops(comm) - dropsBefore,
+      });
+    }
+    return { payloads };
+  } finally {
+    closeRaw?.();
+    await comm?.stop();
+    await worker.shutdown();
+  }
+}
+
+/**
+ * Runs a measurement that returns messages per second, records it in `rates`, and the CPU time
+ * both processes spent per message (µs) in `cpu`.
+ */
+async function withCpu(worker: Worker, rates: number[], cpu: number[], run: () => Promise<number>): Promise<void> {
+  const own = process.cpuUsage();
+  const child = await worker.request<NodeJS.CpuUsage>('cpu');
+  const start = now();
+  const rate = await run();
+  const seconds = (now() - start) / 1000;
+  const ownUsed = process.cpuUsage(own);
+  const childAfter = await worker.request<NodeJS.CpuUsage>('cpu');
+  const micros = ownUsed.user + ownUsed.system + childAfter.user + childAfter.system - child.user - child.system;
+  rates.push(rate);
+  cpu.push(micros / (rate * seconds));
+}
+
+function totalDrops(comm: Comm): number {
+  return Object.values(comm.stats().dropped).reduce((a, b) => a + b, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Echo: `inFlight` messages outstanding; each answer sends the next one. Round trips per second.
+
+function rxEcho(comm: Comm, peer: RemotePeer, signed: SignedMessage, inFlight: number, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let outstanding = 0;
+    const start = now();
+    const end = start + durationMs;
+    const sub = comm.accept(isData).subscribe(() => {
+      done++;
+      outstanding--;
+      if (now() < end) {
+        outstanding++;
+        comm.send(signed, peer);
+      } else if (outstanding === 0) {
+        sub.unsubscribe();
+        resolve(done / ((now() - start) / 1000));
+      }
+    });
+    for (; outstanding < inFlight; outstanding++) comm.send(signed, peer);
+  });
+}
+
+function rawEcho(stream: RawClientStream, bytes: Buffer, inFlight: number, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let outstanding = 0;
+    const start = now();
+    const end = start + durationMs;
+    const onData = (): void => {
+      done++;
+      outstanding--;
+      if (now() < end) {
+        outstanding++;
+        stream.write(bytes);
+      } else if (outstanding === 0) {
+        stream.removeListener('data', onData);
+        resolve(done / ((now() - start) / 1000));
+      }
+    };
+    stream.on('data', onData);
+    for (; outstanding < inFlight; outstanding++) stream.write(bytes);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trip: one message in flight. Returns the sorted round-trip times in microseconds.
+
+const RTT_WARMUP = 100;
+
+function rxRoundTrips(comm: Comm, peer: RemotePeer, signed: SignedMessage, samples: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    const times: number[] = [];
+    let sentAt = 0;
+    let seen = 0;
+    const sub = comm.accept(isData).subscribe(() => {
+      const rtt = (now() - sentAt) * 1000;
+      if (++seen > RTT_WARMUP) times.push(rtt);
+      if (times.length >= samples) {
+        sub.unsubscribe();
+        resolve(times.sort((a, b) => a - b));
+        return;
+      }
+      sentAt = now();
+      comm.send(signed, peer);
+    });
+    sentAt = now();
+    comm.send(signed, peer);
+  });
+}
+
+function rawRoundTrips(stream: RawClientStream, bytes: Buffer, samples: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    const times: number[] = [];
+    let sentAt = 0;
+    let seen = 0;
+    const onData = (): void => {
+      const rtt = (now() - sentAt) * 1000;
+      if (++seen > RTT_WARMUP) times.push(rtt);
+      if (times.length >= samples) {
+        stream.removeListener('data', onData);
+        resolve(times.sort((a, b) => a - b));
+        return;
+      }
+      sentAt = now();
+      stream.write(bytes);
+    };
+    stream.on('data', onData);
+    sentAt = now();
+    stream.write(bytes);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// One-way: each sender runs for `durationMs` and returns how many it sent; the worker then
+// confirms it has counted them all. Messages per second, over the whole span.
+
+async function oneWayRun(worker: Worker, target: 'rx' | 'raw', send: () => Promise<number>): Promise<number> {
+  await worker.request('reset');
+  const start = now();
+  const sent = await send();
+  await worker.request('expect', { target, perComm: sent, indices: [0] });
+  return sent / ((now() - start) / 1000);
+}
+
+/** sendAsync, keeping `window` sends outstanding. */
+function rxSendAsync(comm: Comm, peer: RemotePeer, signed: SignedMessage, window: number, durationMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    let outstanding = 0;
+    let stopped = false;
+    const pump = (): void => {
+      while (!stopped && outstanding < window) {
+        if (now() >= end) {
+          stopped = true;
+          break;
+        }
+        outstanding++;
+        sent++;
+        comm.sendAsync(signed, peer).then(onDone, reject);
+      }
+      if (stopped && outstanding === 0) resolve(sent);
+    };
+    const onDone = (): void => {
+      outstanding--;
+      pump();
+    };
+    pump();
+  });
+}
+
+/**
+ * send(), paced by the connection's queue depth: sends while the outbound buffer holds fewer than
+ * HIGH messages, then waits (queueDepth$) until it is down to LOW. The buffer holds 200, so nothing
+ * is dropped.
+ */
+function rxSendPaced(comm: Comm, peer: RemotePeer, signed: SignedMessage, durationMs: number): Promise<number> {
+  const HIGH = 150;
+  const LOW = 50;
+  return new Promise((resolve) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    let depth = 0;
+    let waiting = false;
+    let finished = false;
+    const pump = (): void => {
+      waiting = false;
+      while (depth < HIGH) {
+        if (now() >= end) {
+          finished = true;
+          sub.unsubscribe();
+          resolve(sent);
+          return;
+        }
+        comm.send(signed, peer);
+        sent++;
+      }
+      waiting = true;
+    };
+    const sub = comm.queueDepth$(peer).subscribe((d) => {
+      depth = d;
+      // Resume outside the buffer's own drain loop.
+      if (waiting && !finished && d <= LOW) {
+        waiting = false;
+        setImmediate(pump);
+      }
+    });
+    pump();
+  });
+}
+
+/** write() until it returns false, then wait for 'drain'. */
+function rawSend(stream: RawClientStream, bytes: Buffer, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    const pump = (): void => {
+      while (now() < end) {
+        sent++;
+        if (!stream.write(bytes)) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      resolve(sent);
+    };
+    pump();
+  });
+}
