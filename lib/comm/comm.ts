@@ -150,6 +150,7 @@ class CommImpl implements Comm {
   private readonly ownProbe: Buffer;
   private readonly tlsRoots: X509Certificate[];
   private readonly hooks: ConnectionHooks;
+  private readonly selfPkiId: Buffer;
   private server: GossipServer | undefined;
   private boundEndpoint = '';
   /** Messages waiting in all outbound buffers. */
@@ -169,6 +170,7 @@ class CommImpl implements Comm {
 
   constructor(private readonly options: ResolvedCommOptions) {
     const self = options.self;
+    this.selfPkiId = Buffer.from(self.pkiId);
     this.logger = options.logger ?? silentLogger;
     this.mapper = options.mapper ?? defaultMapper(options);
     const roots = [...(options.tlsRootCerts ?? self.tlsRootCerts ?? [])];
@@ -506,8 +508,9 @@ class CommImpl implements Comm {
       mapper: this.mapper,
       tls,
       ...(tlsCertificate ? { remoteCertificate: tlsCertificate } : {}),
-      // Clients' certificates are judged here (TLS lets them through); servers' by TLS itself.
-      ...(serverSide ? { tlsRootCerts: this.tlsRoots } : {}),
+      // On our own server grpc-js shows only client certificates OpenSSL verified against our TLS
+      // CAs; on a server the caller owns, its CAs were used, so ours are checked here.
+      ...(serverSide && this.options.server ? { tlsRootCerts: this.tlsRoots } : {}),
       ...(expectedPkiId ? { expectedPkiId } : {}),
     });
     return {
@@ -561,7 +564,7 @@ class CommImpl implements Comm {
   }
 
   private isSelf(peer: RemotePeer): boolean {
-    return peer.pkiId !== undefined && Buffer.from(this.options.self.pkiId).equals(Buffer.from(peer.pkiId));
+    return peer.pkiId !== undefined && this.selfPkiId.equals(peer.pkiId);
   }
 
   private dropAll(conn: Connection, items: readonly OutboundItem[], reason: DropReason, cause?: Error): void {

@@ -272,7 +272,14 @@ export class ConnectionStore {
   }
 }
 
-/** Map key of a PKI-ID. */
+const hexCache = new WeakMap<Uint8Array, string>();
+
+/** Map key of a PKI-ID (memoized: it is computed on every send). */
 export function hexOf(pkiId: Uint8Array): string {
-  return Buffer.from(pkiId.buffer, pkiId.byteOffset, pkiId.byteLength).toString('hex');
+  let hex = hexCache.get(pkiId);
+  if (hex === undefined) {
+    hex = Buffer.from(pkiId.buffer, pkiId.byteOffset, pkiId.byteLength).toString('hex');
+    hexCache.set(pkiId, hex);
+  }
+  return hex;
 }

@@ -39,7 +39,8 @@ export class OutboundBuffer {
   private held = 0;
   private closed = false;
   private flushWaiters: Array<() => void> = [];
-  private readonly depthSubject = new BehaviorSubject(0);
+  // Created on first use: most connections never have their depth observed.
+  private depthSubject: BehaviorSubject<number> | undefined;
 
   constructor(
     readonly capacity: number,
@@ -59,6 +60,10 @@ export class OutboundBuffer {
 
   /** The queue depth over time; hot, replays the current value, completes when the buffer closes. */
   get depth$(): Observable<number> {
+    if (!this.depthSubject) {
+      this.depthSubject = new BehaviorSubject(this.depth);
+      if (this.closed) this.depthSubject.complete();
+    }
     return this.depthSubject.asObservable();
   }
 
@@ -165,7 +170,7 @@ export class OutboundBuffer {
     if (this.sink && this.waitingForDrain) this.sink.removeListener('drain', this.onDrain);
     const items = this.takeAll();
     for (const item of items) this.drop(item, reason);
-    this.depthSubject.complete();
+    this.depthSubject?.complete();
   }
 
   private push(item: OutboundItem): void {
@@ -228,6 +233,6 @@ export class OutboundBuffer {
       this.onDepthDelta(depth - this.reportedDepth);
       this.reportedDepth = depth;
     }
-    if (this.depthSubject.observed) this.depthSubject.next(depth);
+    if (this.depthSubject?.observed) this.depthSubject.next(depth);
   }
 }
