@@ -427,7 +427,7 @@ class CommImpl implements Comm {
       this.reportDrop(received.connectionInfo.pkiId, received.connectionInfo.endpoint, bytes.length, 'connection-closed');
       return Promise.reject(new ConnectionClosedError('the connection the message came on has closed'));
     }
-    return conn.outbound.nextBlocking(bytes);
+    return conn.outbound.nextQueued(bytes);
   }
 
   stop(): Promise<void> {

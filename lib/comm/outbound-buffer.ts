@@ -9,6 +9,8 @@ export interface OutboundItem {
   readonly settle?: (err?: Error) => void;
 }
 
+const QUEUED: Promise<void> = Promise.resolve();
+
 /** Why an outbound message was dropped. */
 export type DropReason = 'overflow' | 'connection-closed' | 'dial-failed' | 'stopped';
 
@@ -112,6 +114,19 @@ export class OutboundBuffer {
         this.waiters.push({ item });
       }
     });
+  }
+
+  /**
+   * Queues a message without dropping it: at once when there is room (resolving immediately), or
+   * once room frees up (resolving when the stream took it). Rejects if the buffer closes first.
+   * Cheaper than nextBlocking when the buffer is not full: no per-message promise or callback.
+   */
+  nextQueued(bytes: Buffer): Promise<void> {
+    if (!this.closed && this.depth < this.capacity && this.waiters.length === 0) {
+      this.push({ bytes });
+      return QUEUED;
+    }
+    return this.nextBlocking(bytes);
   }
 
   /** Starts draining into a stream. */

@@ -35,9 +35,10 @@ export class ReceivedMessage {
   /**
    * Sends `message` back to the sender, over the connection this message came on (or, if that
    * one has closed since, over the current connection to the same peer). Like Fabric, a response
-   * waits for room in the outbound buffer instead of being dropped. The promise resolves when the
-   * stream took the message and rejects if it never will; ignoring it is safe (a failure is also
-   * counted and reported on `drops$`).
+   * waits for room in the outbound buffer instead of being dropped. The promise resolves once the
+   * response is queued on the connection (at once when there is room) and rejects if it cannot
+   * be; ignoring it is safe. A queued response that the connection closes before writing is
+   * counted and reported on `drops$`, like any other message.
    */
   respond(message: GossipMessageInit | SignedMessage): Promise<void> {
     const signed = message instanceof SignedMessage ? message : SignedMessage.create(message);

@@ -102,6 +102,21 @@ describe('OutboundBuffer', () => {
     assert.deepEqual(drops, []);
   });
 
+  it('nextQueued resolves at once while there is room, and waits for room when full', async () => {
+    const { b, drops } = buffer(2, 'drop-newest');
+    const { sink, written, release } = slowSink();
+    const settled: string[] = [];
+    const p = ['a', 'b', 'c'].map((s) => b.nextQueued(Buffer.from(s)).then(() => settled.push(s)));
+    await Promise.resolve();
+    await Promise.resolve();
+    assert.deepEqual(settled, ['a', 'b'], 'the first two were queued at once; c waits for room');
+    b.attach(sink);
+    await release();
+    await Promise.all(p);
+    assert.deepEqual(written, ['a', 'b', 'c']);
+    assert.deepEqual(drops, []);
+  });
+
   it('hold() pauses draining until released', async () => {
     const { b } = buffer(10, 'drop-newest');
     const { sink, written, release } = slowSink();
