@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Generates lib/proto/ (static protobufjs code and its TypeScript declarations) from schema/.
 # The output is committed and never edited by hand: change schema/ and run `npm run proto`.
+# An argument writes elsewhere (spec/schema checks the committed output is what this produces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=lib/proto
+out=${1:-lib/proto}
 mkdir -p "$out"
 protos=(schema/msp/identities.proto schema/common/policies.proto schema/peer/collection.proto schema/gossip/message.proto)
 npx --no-install pbjs -t static-module -w es6 --es6 --no-verify --no-delimited \
