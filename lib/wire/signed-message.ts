@@ -1,5 +1,17 @@
+import protobuf from 'protobufjs/minimal.js';
 import { gossip } from '../proto/messages.js';
 import { DecodeError } from '../errors.js';
+
+/**
+ * A protobuf reader that keeps fields our schema does not know (a newer Fabric's), so that a
+ * decoded message re-encodes to the bytes received. Per reader: protobufjs's global default,
+ * shared with the application, is left alone.
+ */
+export function keepingUnknownFields(bytes: Uint8Array): protobuf.Reader {
+  const reader = protobuf.Reader.create(bytes);
+  reader.discardUnknown = false;
+  return reader;
+}
 
 /** Anything that can sign bytes: the local peer's signer. */
 export interface MessageSigner {
@@ -53,7 +65,7 @@ export class SignedMessage {
   static fromBytes(bytes: Buffer): SignedMessage {
     let envelope: gossip.Envelope;
     try {
-      envelope = gossip.Envelope.decode(bytes);
+      envelope = gossip.Envelope.decode(keepingUnknownFields(bytes));
     } catch (err: unknown) {
       throw new DecodeError(`envelope does not decode: ${describe(err)}`, { cause: err });
     }
@@ -64,7 +76,7 @@ export class SignedMessage {
   get message(): gossip.GossipMessage {
     if (this.decoded === undefined) {
       try {
-        this.decoded = gossip.GossipMessage.decode(this.envelope.payload ?? new Uint8Array(0));
+        this.decoded = gossip.GossipMessage.decode(keepingUnknownFields(this.envelope.payload ?? new Uint8Array(0)));
       } catch (err: unknown) {
         throw new DecodeError(`envelope payload is not a GossipMessage: ${describe(err)}`, { cause: err });
       }
