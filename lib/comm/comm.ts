@@ -194,7 +194,8 @@ class CommImpl implements Comm {
       bufferSize: options.sendBufferSize,
       overflowPolicy: options.overflowPolicy,
       closeTimeoutMs: options.closeTimeoutMs,
-      onDrop: (conn, item, reason) => this.reportDrop(conn.info?.pkiId, conn.endpoint, item.bytes.length, reason),
+      onDrop: (conn, item, reason) =>
+        this.reportDrop(conn.info?.pkiId ?? toBuffer(conn.targetPkiId), conn.endpoint, item.bytes.length, reason),
       leftover: (conn, items, opened, cause) => this.store.leftover(conn, items, opened, cause),
       depthDelta: (delta) => {
         this.queued += delta;
