@@ -1,5 +1,7 @@
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConnectError, TimeoutError } from '../errors.js';
+import { parseHostPort, type HostPort } from './host-port.js';
 import { GossipClientConstructor, type ClientGossipStream, type GossipClient } from '../wire/service.js';
 
 /** Dialing settings, from CommOptions. */
@@ -32,6 +34,7 @@ export class Dialer {
 
   /** Dials `endpoint` and checks it answers Ping. The caller owns the result and must close it. */
   async dial(endpoint: string): Promise<Dialed> {
+    await this.reachable(endpoint);
     const client = new GossipClientConstructor(endpoint, this.options.credentials, this.channelOptions());
     this.clients.add(client);
     const close = (): void => {
@@ -81,6 +84,36 @@ export class Dialer {
       'grpc.enable_retries': 0,
       ...(o.tlsServerNameOverride ? { 'grpc.ssl_target_name_override': o.tlsServerNameOverride } : {}),
     };
+  }
+
+  /**
+   * A plain TCP connect first. grpc-js (1.14) keeps reconnecting a closed channel's subchannel
+   * after a failed connect, and once the peer is back that connection stays open with no owner:
+   * a peer that restarts would collect one orphan per failed dial. Failing here, before any
+   * channel exists, avoids it, and a dead peer is reported at once instead of at the deadline.
+   */
+  private reachable(endpoint: string): Promise<void> {
+    let target: HostPort;
+    try {
+      target = parseHostPort(endpoint);
+    } catch {
+      return Promise.resolve(); // not host:port (a grpc-js target URI): let grpc-js resolve it
+    }
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: target.host, port: target.port });
+      const timer = setTimeout(() => done(new Error(`no TCP connection within ${this.options.dialTimeoutMs} ms`)), this.options.dialTimeoutMs);
+      timer.unref();
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        socket.on('error', () => undefined);
+        socket.destroy();
+        if (err) reject(new ConnectError(`could not connect to ${endpoint}: ${err.message}`, { cause: err }));
+        else resolve();
+      };
+      socket.once('connect', () => done());
+      socket.once('error', (err) => done(err));
+    });
   }
 
   private waitForReady(client: GossipClient, endpoint: string): Promise<void> {
