@@ -12,13 +12,9 @@ import {
   MspManager,
   StoppedError,
   type Comm,
-  type ReceivedMessage,
 } from '../../lib/index.js';
 import { collect, eventually, FAST, first, fixturePeer, peerOf, sleep, startPeer } from '../helpers/peers.js';
-
-const isData = (m: ReceivedMessage): boolean => m.message.content === 'dataMsg';
-const data = (seq: number, size = 16) => ({ nonce: seq, dataMsg: { payload: { seqNum: seq, data: Buffer.alloc(size, seq % 251) } } });
-const seqOf = (m: ReceivedMessage): number => Number(m.message.dataMsg!.payload!.seqNum);
+import { data, isData, seqOf } from '../helpers/messages.js';
 
 describe('two peers', () => {
   let a: Comm;

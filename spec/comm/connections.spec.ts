@@ -3,13 +3,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import type { Comm, ReceivedMessage } from '../../lib/index.js';
+import type { Comm } from '../../lib/index.js';
 import { craftConnEstablish } from '../helpers/craft.js';
 import { collect, eventually, first, fixturePeer, peerOf, rawClient, startPeer } from '../helpers/peers.js';
-
-const isData = (m: ReceivedMessage): boolean => m.message.content === 'dataMsg';
-const seqOf = (m: ReceivedMessage): number => Number(m.message.dataMsg!.payload!.seqNum);
-const data = (seq: number) => ({ nonce: seq, dataMsg: { payload: { seqNum: seq } } });
+import { data, isData, seqOf } from '../helpers/messages.js';
 
 describe('simultaneous dial', () => {
   let a: Comm;

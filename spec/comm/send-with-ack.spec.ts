@@ -2,10 +2,9 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Subscription } from 'rxjs';
-import type { Comm, ReceivedMessage } from '../../lib/index.js';
+import type { Comm } from '../../lib/index.js';
 import { peerOf, startPeer } from '../helpers/peers.js';
-
-const isData = (m: ReceivedMessage): boolean => m.message.content === 'dataMsg';
+import { isData } from '../helpers/messages.js';
 
 describe('sendWithAck', () => {
   let a: Comm;
