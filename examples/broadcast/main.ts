@@ -16,6 +16,7 @@ import {
   type Membership,
   type Push,
 } from '../../lib/index.js';
+import { peerDirs, run, sleep, until } from '../support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,8 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const FIXTURES = new URL('../../spec/fixtures/fabric-vectors/', import.meta.url);
-const dirs = args.dirs?.split(',') ?? [0, 1, 2, 3].map((i) => new URL(`peer${i}`, FIXTURES).pathname);
+const dirs = peerDirs(args.dirs);
 const count = Number(args.peers);
 if (!(count >= 2 && count <= dirs.length)) throw new Error(`--peers must be 2..${dirs.length}`);
 
@@ -123,25 +123,4 @@ async function stopAll(): Promise<void> {
   await Promise.all(peers.map((p) => p.comm.stop()));
 }
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await sleep(20);
-  }
-  return true;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-main()
-  .then(
-    (ok) => (process.exitCode = ok ? 0 : 1),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  )
-  .finally(() => stopAll());
+run(main, () => stopAll());

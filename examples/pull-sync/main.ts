@@ -20,6 +20,7 @@ import {
   type Pull,
   type Push,
 } from '../../lib/index.js';
+import { peerDirs, run, until } from '../support.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -31,8 +32,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const FIXTURES = new URL('../../spec/fixtures/fabric-vectors/', import.meta.url);
-const dirs = args.dirs?.split(',') ?? [0, 1, 2, 3].map((i) => new URL(`peer${i}`, FIXTURES).pathname);
+const dirs = peerDirs(args.dirs);
 const count = Number(args.peers);
 if (!(count >= 2 && count <= dirs.length)) throw new Error(`--peers must be 2..${dirs.length}`);
 const writes = Number(args.writes);
@@ -169,21 +169,4 @@ function fail(why: string, detail = ''): false {
   return false;
 }
 
-async function until(condition: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-main()
-  .then(
-    (ok) => (process.exitCode = ok ? 0 : 1),
-    (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    },
-  )
-  .finally(() => Promise.all(peers.map(stop)));
+run(main, () => Promise.all(peers.map(stop)));

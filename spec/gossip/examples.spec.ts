@@ -51,8 +51,12 @@ describe('examples', () => {
     for (const name of ['broadcast', 'membership', 'pull-sync']) {
       const source = readFileSync(join(ROOT, 'examples', name, 'main.ts'), 'utf8');
       const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
-      assert.deepEqual(imports.filter((i) => i.startsWith('.')), ['../../lib/index.js'], name);
+      // Into the package: only its entry point. Besides that, only the examples' own helpers.
+      assert.deepEqual(imports.filter((i) => i.startsWith('../../')), ['../../lib/index.js'], name);
+      assert.deepEqual(imports.filter((i) => i.startsWith('.') && !i.startsWith('../../')), ['../support.js'], name);
     }
+    const support = readFileSync(join(ROOT, 'examples', 'support.ts'), 'utf8');
+    assert.deepEqual([...support.matchAll(/from '([^']+)'/g)], [], 'examples/support.ts imports nothing');
   });
 
   it('broadcast: every line reaches every other peer once', async () => {
