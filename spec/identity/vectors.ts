@@ -1,29 +1,13 @@
 // Paths and readers for the Fabric test vectors copied into spec/fixtures (never ../shared).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ManifestNodeJson, OrgManifestJson } from '../../lib/certs/manifest.js';
 
 export const VECTORS = join(import.meta.dirname, '..', 'fixtures', 'fabric-vectors');
 
-export interface ManifestNode {
-  name: string;
-  dir: string;
-  mspid: string;
-  sign_cert_pem: string;
-  sign_key_pem: string;
-  tls_cert_pem: string;
-  tls_key_pem: string;
-  tls_ca_pem: string;
-  identity_bin: string;
-  pki_id_hex: string;
-  tls_cert_sha256_hex: string;
-  ca: string;
-  trusted_by_org_ca: boolean;
-}
+export type ManifestNode = ManifestNodeJson;
 
-export const manifest = JSON.parse(readFileSync(join(VECTORS, 'manifest.json'), 'utf8')) as {
-  mspid: string;
-  nodes: ManifestNode[];
-};
+export const manifest = JSON.parse(readFileSync(join(VECTORS, 'manifest.json'), 'utf8')) as OrgManifestJson;
 
 export const ORG_PEERS = ['peer0', 'peer1', 'peer2', 'peer3'] as const;
 export const ORG_CA_PEM = join('ca', 'ca.org1.example.com-cert.pem');
