@@ -103,8 +103,6 @@ export class Connection {
   private settleOpened!: { resolve: (info: ConnectionInfo) => void; reject: (err: Error) => void };
   /** When the handshake completed (ms since epoch), 0 before. */
   establishedAt = 0;
-  /** Messages received after the handshake. */
-  received = 0;
 
   private currentState: ConnectionState;
   private remote: ConnectionInfo | undefined;
@@ -257,7 +255,6 @@ export class Connection {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    this.received++;
     this.inbound.next(this.hooks.received(this, signed));
   };
 

@@ -35,7 +35,8 @@ export interface OutboundSink {
 export class OutboundBuffer {
   private queue: OutboundItem[] = [];
   private head = 0;
-  private waiters: Array<{ item: OutboundItem }> = [];
+  /** Callers of nextBlocking waiting for room, in order. */
+  private waiters: OutboundItem[] = [];
   private sink: OutboundSink | undefined;
   private waitingForDrain = false;
   private held = 0;
@@ -111,7 +112,7 @@ export class OutboundBuffer {
       if (this.depth < this.capacity && this.waiters.length === 0) {
         this.push(item);
       } else {
-        this.waiters.push({ item });
+        this.waiters.push(item);
       }
     });
   }
@@ -170,7 +171,7 @@ export class OutboundBuffer {
   /** Takes every queued message out without writing it (to move it to another connection). */
   takeAll(): OutboundItem[] {
     const items = this.queue.slice(this.head);
-    for (const w of this.waiters) items.push(w.item);
+    items.push(...this.waiters);
     this.queue = [];
     this.head = 0;
     this.waiters = [];
@@ -232,9 +233,7 @@ export class OutboundBuffer {
 
   private admitWaiter(): void {
     const waiter = this.waiters.shift();
-    if (waiter) {
-      this.queue.push(waiter.item);
-    }
+    if (waiter) this.queue.push(waiter);
   }
 
   private drop(item: OutboundItem, reason: DropReason): void {
