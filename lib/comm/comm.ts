@@ -5,7 +5,7 @@ import Long from 'long';
 import { ConnectionClosedError, HandshakeError, MessageTooLargeError, StoppedError, TimeoutError } from '../errors.js';
 import { MspIdentityMapper, type IdentityMapper } from '../identity/identity-mapper.js';
 import { MspManager } from '../identity/msp.js';
-import { SignedMessage, type GossipMessageInit } from '../wire/signed-message.js';
+import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
 import { Connection, ConnectionState, type ConnectionHooks, type HandshakeOutcome } from './connection.js';
 import type { ConnectionInfo, RemotePeer } from './connection-info.js';
@@ -71,6 +71,19 @@ export interface Comm {
   readonly endpoint: string;
   /** This peer's PKI-ID. */
   getPKIid(): Buffer;
+  /** This peer's identity: its marshalled msp.SerializedIdentity, as sent in handshakes. */
+  readonly identity: Uint8Array;
+  /**
+   * Signs with this peer's identity key (alive messages, originator signatures). Pipelines built
+   * on this comm use it rather than being handed the peer's keys a second time.
+   */
+  readonly signer: MessageSigner;
+  /**
+   * Fabric's identity mapper as this comm uses it: filled with every identity a handshake
+   * proved, and the place membership stores identities learned from alive messages and the
+   * identity pull. Pipelines verify signatures of other peers against it.
+   */
+  readonly identityMapper: IdentityMapper;
   /**
    * Sends a message to each peer, dialing those without a connection. Returns at once; order is
    * kept per peer. A message that cannot be queued or written is counted and reported on
@@ -138,6 +151,8 @@ export async function createComm(options: CommOptions): Promise<Comm> {
 class CommImpl implements Comm {
   private readonly logger: Logger;
   private readonly mapper: IdentityMapper;
+  readonly identity: Uint8Array;
+  readonly signer: MessageSigner;
   private readonly demux = new Demux();
   private readonly presumedDead = new Subject<Buffer>();
   private readonly drops = new Subject<DroppedMessage>();
@@ -173,6 +188,8 @@ class CommImpl implements Comm {
     this.selfPkiId = Buffer.from(self.pkiId);
     this.logger = options.logger ?? silentLogger;
     this.mapper = options.mapper ?? defaultMapper(options);
+    this.identity = self.identity;
+    this.signer = self.signer;
     const roots = [...(options.tlsRootCerts ?? self.tlsRootCerts ?? [])];
     this.tlsRoots = roots.map((pem) => new X509Certificate(pem));
     const tlsHash = options.tls && self.tls ? certificateHash(pemToDer(self.tls.cert)) : undefined;
@@ -253,6 +270,10 @@ class CommImpl implements Comm {
       onStream,
     );
     this.boundEndpoint = `${hostOf(listen)}:${this.server.port}`;
+  }
+
+  get identityMapper(): IdentityMapper {
+    return this.mapper;
   }
 
   getPKIid(): Buffer {

@@ -53,6 +53,19 @@ describe('two peers', () => {
     assert.deepEqual((await got).map(seqOf), [...Array(150).keys()]);
   });
 
+  it('exposes its identity, signer and the identities its handshakes proved', async () => {
+    const self = await fixturePeer('peer0');
+    assert.deepEqual(Buffer.from(a.identity), Buffer.from(self.identity));
+    await a.connect(peerOf(b));
+    const remote = a.identityMapper.get(b.getPKIid());
+    assert.ok(remote, 'b is in a\'s mapper after the handshake');
+    assert.deepEqual(Buffer.from(remote), Buffer.from(b.identity));
+    const data = Buffer.from('signed by a');
+    const signature = a.signer.sign(data);
+    b.identityMapper.verify(a.getPKIid(), signature, data);
+    assert.throws(() => b.identityMapper.verify(a.getPKIid(), signature, Buffer.from('other bytes')));
+  });
+
   it('probe() measures a Ping round trip without keeping a connection', async () => {
     const before = b.connections().length;
     const rtt = await a.probe({ endpoint: b.endpoint });

@@ -5,7 +5,9 @@ import type { AggregatedSendResult } from '../../lib/comm/send-with-ack.js';
 import type { Comm, CommStats, ConnectionSummary, DroppedMessage, HandshakeFailureEvent } from '../../lib/comm/comm.js';
 import type { ConnectionInfo, RemotePeer } from '../../lib/comm/connection-info.js';
 import { ReceivedMessage } from '../../lib/comm/received-message.js';
-import { SignedMessage, type GossipMessageInit } from '../../lib/wire/signed-message.js';
+import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../../lib/wire/signed-message.js';
+import type { IdentityMapper } from '../../lib/identity/identity-mapper.js';
+import { IdentityError, SignatureError } from '../../lib/errors.js';
 
 export interface Sent {
   readonly at: number;
@@ -38,6 +40,10 @@ export class FakeComm implements Comm {
   readonly presumedDead$: Observable<Buffer> = this.dead.asObservable();
   readonly drops$: Observable<DroppedMessage> = this.never.asObservable();
   readonly handshakeFailures$: Observable<HandshakeFailureEvent> = this.never.asObservable();
+  /** Set by a test that needs them; the defaults sign nothing and trust nobody. */
+  identity: Uint8Array = new Uint8Array(0);
+  signer: MessageSigner = { sign: () => new Uint8Array(0) };
+  identityMapper: IdentityMapper = new NoIdentities();
 
   constructor(
     private readonly pkiId: Buffer,
@@ -130,4 +136,25 @@ export class FakeComm implements Comm {
     this.never.complete();
     return Promise.resolve();
   }
+}
+
+/** A mapper that knows nobody: every put and check fails, as for identities of an unknown MSP. */
+class NoIdentities implements IdentityMapper {
+  readonly size = 0;
+  put(): void {
+    throw new IdentityError('fake comm: no trusted MSP');
+  }
+  get(): undefined {
+    return undefined;
+  }
+  pkiIdOf(identity: Uint8Array): Buffer {
+    return Buffer.from(identity);
+  }
+  verify(): void {
+    throw new SignatureError('fake comm: no identities');
+  }
+  verifyByIdentity(): void {
+    throw new IdentityError('fake comm: no trusted MSP');
+  }
+  delete(): void {}
 }
