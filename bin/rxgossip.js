@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// rxgossip's executable. The package ships TypeScript, so load it through tsx.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../lib/cli/main.ts');
+// rxgossip's executable: the compiled CLI (npm run build writes dist/; the package ships it).
+// In the repository, `npm run rxgossip -- ...` runs the TypeScript sources through tsx instead.
+import '../dist/cli/main.js';

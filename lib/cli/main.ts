@@ -1,5 +1,5 @@
 // The rxgossip executable: runs the CLI on process.argv and exits with its status.
-// bin/rxgossip.js loads this file through tsx; `node --import tsx lib/cli/main.ts` works too.
+// bin/rxgossip.js runs the compiled copy (dist/cli/main.js); `node --import tsx lib/cli/main.ts` runs this source.
 import * as grpc from '@grpc/grpc-js';
 import { runCli } from './program.js';
 

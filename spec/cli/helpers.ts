@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { createComm, loadPeerDir, type Comm, type CommOptions, type LocalPeer } from '../../lib/index.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const BIN = join(ROOT, 'bin', 'rxgossip.js');
+// The CLI from its TypeScript sources; spec/package runs the compiled bin from the packed tarball.
+export const CLI_MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
 export const FIXTURES = join(ROOT, 'spec', 'fixtures', 'fabric-vectors');
 export const ORG1_TLS_CA = join(FIXTURES, 'tlsca', 'tlsca.org1.example.com-cert.pem');
 
@@ -56,7 +57,7 @@ export class CliProcess {
   private readonly waiters = new Set<() => void>();
 
   constructor(args: readonly string[], timeoutMs: number) {
-    this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+    this.child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
     running.add(this);
     this.child.stdout.setEncoding('utf8').on('data', (s: string) => {
       this.stdout += s;
