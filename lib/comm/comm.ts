@@ -19,7 +19,8 @@ import type { DropReason, OutboundItem } from './outbound-buffer.js';
 import { ReceivedMessage } from './received-message.js';
 import { ackKey, AggregatedSendResult, randomNonce, type AckOutcome } from './send-with-ack.js';
 import { GossipServer } from './server.js';
-import { clientCredentials, serverCredentials } from './tls-credentials.js';
+import { serverCredentials } from './tls-credentials.js';
+import { tlsDialSettings } from './dial-credentials.js';
 
 /** A message that could not be delivered to the stream of a peer, and why. */
 export interface DroppedMessage {
@@ -195,17 +196,14 @@ class CommImpl implements Comm {
     const tlsHash = options.tls && self.tls ? certificateHash(pemToDer(self.tls.cert)) : undefined;
     this.ownConn = buildConnEstablish(self, tlsHash, false);
     this.ownProbe = buildConnEstablish(self, tlsHash, true);
-    const credentials =
-      options.tls && self.tls ? clientCredentials(self.tls.cert, self.tls.key, roots) : grpc.credentials.createInsecure();
     this.dialer = new Dialer({
-      credentials,
+      tls: options.tls && self.tls ? tlsDialSettings(self.tls.cert, self.tls.key, roots, options.tlsServerNameOverride) : undefined,
       dialTimeoutMs: options.dialTimeoutMs,
       pingTimeoutMs: options.pingTimeoutMs,
       maxRecvMsgSize: options.maxRecvMsgSize,
       maxSendMsgSize: options.maxSendMsgSize,
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,
-      ...(options.tlsServerNameOverride ? { tlsServerNameOverride: options.tlsServerNameOverride } : {}),
     });
     this.hooks = {
       bufferSize: options.sendBufferSize,

@@ -1,24 +1,25 @@
-import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConnectError, TimeoutError } from '../errors.js';
-import { parseHostPort, type HostPort } from './host-port.js';
+import { DialCredentials, describeTlsFailure, type TlsDialSettings } from './dial-credentials.js';
 import { GossipClientConstructor, type ClientGossipStream, type GossipClient } from '../wire/service.js';
 
 /** Dialing settings, from CommOptions. */
 export interface DialerOptions {
-  readonly credentials: grpc.ChannelCredentials;
+  /** TLS client settings; absent for plaintext. */
+  readonly tls: TlsDialSettings | undefined;
   readonly dialTimeoutMs: number;
   readonly pingTimeoutMs: number;
   readonly maxRecvMsgSize: number;
   readonly maxSendMsgSize: number;
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
-  readonly tlsServerNameOverride?: string;
 }
 
 /** An open channel to a remote peer. `close()` releases it (and its socket). */
 export interface Dialed {
   readonly client: GossipClient;
+  /** What the channel's TLS handshakes saw (a server's alert, for one). */
+  readonly credentials: DialCredentials;
   openStream(): ClientGossipStream;
   close(): void;
 }
@@ -34,20 +35,21 @@ export class Dialer {
 
   /** Dials `endpoint` and checks it answers Ping. The caller owns the result and must close it. */
   async dial(endpoint: string): Promise<Dialed> {
-    await this.reachable(endpoint);
-    const client = new GossipClientConstructor(endpoint, this.options.credentials, this.channelOptions());
+    const { host, port } = hostPortOf(endpoint);
+    const credentials = new DialCredentials(host, port, this.options.tls);
+    const client = new GossipClientConstructor(endpoint, credentials, this.channelOptions());
     this.clients.add(client);
     const close = (): void => {
       if (this.clients.delete(client)) client.close();
     };
     try {
-      await this.waitForReady(client, endpoint);
-      await this.ping(client, endpoint);
+      await this.ready(client, endpoint, credentials);
+      await this.ping(client, endpoint, credentials);
     } catch (err: unknown) {
       close();
       throw err;
     }
-    return { client, openStream: () => client.GossipStream(), close };
+    return { client, credentials, openStream: () => client.GossipStream(), close };
   }
 
   /** Dials, pings and closes: the round-trip time of the Ping in ms (Fabric's Probe). */
@@ -55,7 +57,7 @@ export class Dialer {
     const dialed = await this.dial(endpoint);
     try {
       const start = process.hrtime.bigint();
-      await this.ping(dialed.client, endpoint);
+      await this.ping(dialed.client, endpoint, dialed.credentials);
       return Number(process.hrtime.bigint() - start) / 1e6;
     } finally {
       dialed.close();
@@ -82,53 +84,57 @@ export class Dialer {
       // Gossip connections are long-lived; grpc-js must not idle them away.
       'grpc.client_idle_timeout_ms': 2 ** 31 - 1,
       'grpc.enable_retries': 0,
-      ...(o.tlsServerNameOverride ? { 'grpc.ssl_target_name_override': o.tlsServerNameOverride } : {}),
     };
   }
 
   /**
-   * A plain TCP connect first. grpc-js (1.14) keeps reconnecting a closed channel's subchannel
-   * after a failed connect, and once the peer is back that connection stays open with no owner:
-   * a peer that restarts would collect one orphan per failed dial. Failing here, before any
-   * channel exists, avoids it, and a dead peer is reported at once instead of at the deadline.
+   * Waits until the channel is connected. Fails at once when grpc-js gives up on a connection
+   * attempt (TRANSIENT_FAILURE: refused, unreachable, TLS refused), with the reason it saw,
+   * rather than retrying until the dial timeout: a dead peer is reported at once, as Fabric does.
    */
-  private reachable(endpoint: string): Promise<void> {
-    let target: HostPort;
-    try {
-      target = parseHostPort(endpoint);
-    } catch {
-      return Promise.resolve(); // not host:port (a grpc-js target URI): let grpc-js resolve it
-    }
+  private ready(client: GossipClient, endpoint: string, credentials: DialCredentials): Promise<void> {
+    const channel = client.getChannel();
+    const deadline = Date.now() + this.options.dialTimeoutMs;
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: target.host, port: target.port });
-      const timer = setTimeout(() => done(new Error(`no TCP connection within ${this.options.dialTimeoutMs} ms`)), this.options.dialTimeoutMs);
-      timer.unref();
-      const done = (err?: Error): void => {
-        clearTimeout(timer);
-        socket.removeAllListeners();
-        socket.on('error', () => undefined);
-        socket.destroy();
-        if (err) reject(new ConnectError(`could not connect to ${endpoint}: ${err.message}`, { cause: err }));
-        else resolve();
+      const check = (): void => {
+        const state = channel.getConnectivityState(true);
+        if (state === grpc.connectivityState.READY) {
+          resolve();
+        } else if (state === grpc.connectivityState.TRANSIENT_FAILURE || state === grpc.connectivityState.SHUTDOWN) {
+          this.lastError(client, credentials).then((reason) =>
+            reject(new ConnectError(`could not connect to ${endpoint}: ${reason}`, { cause: credentials.failure })),
+          );
+        } else {
+          channel.watchConnectivityState(state, deadline, (err) => {
+            if (!err) {
+              check();
+              return;
+            }
+            const seen = credentials.failure ? `: ${describeTlsFailure(credentials.failure)}` : '';
+            reject(new ConnectError(`could not connect to ${endpoint} within ${this.options.dialTimeoutMs} ms${seen}`, { cause: err }));
+          });
+        }
       };
-      socket.once('connect', () => done());
-      socket.once('error', (err) => done(err));
+      check();
     });
   }
 
-  private waitForReady(client: GossipClient, endpoint: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      client.waitForReady(Date.now() + this.options.dialTimeoutMs, (err) => {
-        if (!err) {
-          resolve();
-          return;
-        }
-        reject(new ConnectError(`could not connect to ${endpoint} within ${this.options.dialTimeoutMs} ms: ${err.message}`, { cause: err }));
+  /**
+   * Why the channel failed: the TLS failure our credentials saw, or else the error grpc-js kept
+   * (a call on a failed channel fails at once with it: "connect ECONNREFUSED ...").
+   */
+  private lastError(client: GossipClient, credentials: DialCredentials): Promise<string> {
+    if (credentials.failure) return Promise.resolve(describeTlsFailure(credentials.failure));
+    if (credentials.handshaken) return credentials.diagnose(this.options.dialTimeoutMs);
+    return new Promise((resolve) => {
+      client.Ping({}, new grpc.Metadata(), { deadline: Date.now() + this.options.pingTimeoutMs }, (err) => {
+        const details = err?.details ?? 'connection failed';
+        resolve(details.replace(/^No connection established\. Last error: (Error: )?/, '').replace(/\.? *Resolution note:.*$/s, ''));
       });
     });
   }
 
-  private ping(client: GossipClient, endpoint: string): Promise<void> {
+  private ping(client: GossipClient, endpoint: string, credentials: DialCredentials): Promise<void> {
     return new Promise((resolve, reject) => {
       client.Ping({}, new grpc.Metadata(), { deadline: Date.now() + this.options.pingTimeoutMs }, (err) => {
         if (!err) {
@@ -136,9 +142,26 @@ export class Dialer {
         } else if (err.code === grpc.status.DEADLINE_EXCEEDED) {
           reject(new TimeoutError(`Ping to ${endpoint} got no answer within ${this.options.pingTimeoutMs} ms`));
         } else {
-          reject(new ConnectError(`Ping to ${endpoint} failed: ${err.details || err.message}`, { cause: err }));
+          const details = err.details || err.message;
+          if (err.code !== grpc.status.UNAVAILABLE) {
+            reject(new ConnectError(`Ping to ${endpoint} failed: ${details}`, { cause: err }));
+            return;
+          }
+          // The connection dropped under the call. A server that refused our client certificate
+          // (TLS 1.3) does it this way, right after the handshake: say what it sent.
+          void this.lastError(client, credentials).then((reason) =>
+            reject(new ConnectError(`Ping to ${endpoint} failed: ${reason}`, { cause: credentials.failure ?? err })),
+          );
         }
       });
     });
   }
+}
+
+/** host and port of host:port (brackets of an IPv6 literal removed); port 0 when there is none. */
+function hostPortOf(endpoint: string): { host: string; port: number } {
+  const i = endpoint.lastIndexOf(':');
+  const host = i < 0 ? endpoint : endpoint.slice(0, i);
+  const port = i < 0 ? 0 : Number(endpoint.slice(i + 1)) || 0;
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port };
 }

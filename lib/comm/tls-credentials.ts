@@ -32,9 +32,3 @@ export function serverCredentials(cert: Buffer, key: Buffer, roots: readonly Buf
   const provider = new StaticCertificateProvider(ca, { certificate: cert, privateKey: key });
   return grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
 }
-
-/** Client credentials: our TLS pair as client certificate, servers verified against `roots`. */
-export function clientCredentials(cert: Buffer, key: Buffer, roots: readonly Buffer[]): grpc.ChannelCredentials {
-  const ca = Buffer.concat(roots.flatMap((r) => [r, Buffer.from('\n')]));
-  return grpc.credentials.createSsl(ca, key, cert);
-}

@@ -1,0 +1,153 @@
+// How we dial: every connection we open to a peer starts a TLS handshake (a Fabric peer logs a
+// TLS-less connection as a failed handshake), a server's refusal of our client certificate is
+// reported with the alert it sent and at once, and dialing an IP address prints nothing.
+import { describe, it, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { ConnectError, type Comm } from '../../lib/index.js';
+import { data, isData } from '../helpers/messages.js';
+import { FIXTURES, first, peerOf, sleep, startPeer } from '../helpers/peers.js';
+
+/** A TCP proxy in front of `target` that records the first byte each connection sent. */
+async function recordingProxy(target: number): Promise<{ server: Server; port: number; firstBytes: Array<number | undefined> }> {
+  const firstBytes: Array<number | undefined> = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const index = firstBytes.push(undefined) - 1;
+    const upstream = connect(target, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined).on('close', () => sockets.delete(s));
+    }
+    client.once('data', (chunk: Buffer) => (firstBytes[index] = chunk[0]));
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.on('close', () => sockets.forEach((s) => s.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { server, port: typeof address === 'object' && address ? address.port : 0, firstBytes };
+}
+
+const TLS_HANDSHAKE_RECORD = 0x16;
+
+describe('dialing', () => {
+  let a: Comm;
+  let b: Comm;
+  const warnings: string[] = [];
+  const onWarning = (w: Error & { code?: string }): void => void warnings.push(`${w.code ?? w.name}: ${w.message}`);
+  before(async () => {
+    process.on('warning', onWarning);
+    [a, b] = await Promise.all([startPeer('peer0'), startPeer('peer1')]);
+  });
+  after(async () => {
+    process.removeListener('warning', onWarning);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('opens no connection without a TLS handshake: send, handshake and probe each start with a ClientHello', async () => {
+    const port = Number(b.endpoint.split(':')[1]);
+    const proxy = await recordingProxy(port);
+    try {
+      const target = { endpoint: `127.0.0.1:${proxy.port}`, pkiId: b.getPKIid() };
+      const got = first(b.accept(isData));
+      a.send(data(1), target);
+      await got;
+      await a.handshake(target);
+      await a.probe(target);
+      assert.ok(proxy.firstBytes.length >= 3, `${proxy.firstBytes.length} connections`);
+      assert.deepEqual(
+        proxy.firstBytes,
+        proxy.firstBytes.map(() => TLS_HANDSHAKE_RECORD),
+        'every connection opened a TLS handshake',
+      );
+    } finally {
+      proxy.server.close();
+    }
+  });
+
+  it('a peer that is down fails at once with the socket error, and no TCP-only probe reaches it later', async () => {
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, '127.0.0.1', resolve));
+    const port = (free.address() as { port: number }).port;
+    await new Promise<void>((resolve) => free.close(() => resolve()));
+    const started = Date.now();
+    await assert.rejects(a.probe({ endpoint: `127.0.0.1:${port}` }), (err: unknown) => {
+      assert.ok(err instanceof ConnectError);
+      assert.match(err.message, /ECONNREFUSED/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 900, `failed after ${Date.now() - started} ms, before the 1 s dial timeout`);
+    // Back on the same port: the failed dial's channel must not connect on its own.
+    const listener = createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    let accepted = 0;
+    await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
+    await sleep(1_500); // longer than grpc-js's first reconnect backoff (1 s)
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    assert.equal(accepted, 0, 'nobody dialed the port once it was back');
+  });
+
+  it('dialing 127.0.0.1 over TLS prints no warning (no IP address as TLS server name)', async () => {
+    const got = first(a.accept(isData));
+    b.send(data(2), peerOf(a));
+    await got;
+    assert.deepEqual(warnings, []);
+  });
+});
+
+describe('a server that refuses our client certificate', () => {
+  let server: ChildProcess | undefined;
+  let port = 0;
+  before(async () => {
+    const openssl = spawnSync('openssl', ['version']);
+    assert.equal(openssl.status, 0, 'this spec needs the openssl command (Debian: apt-get install openssl)');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const tls = join(FIXTURES, 'peer0', 'tls');
+    // A TLS server that insists on a client certificate from the org1 TLS CA and sends an alert
+    // otherwise, as a Fabric peer (Go's crypto/tls) does.
+    server = spawn(
+      'openssl',
+      ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', join(tls, 'server.crt'), '-key', join(tls, 'server.key'),
+        '-CAfile', join(tls, 'ca.crt'), '-Verify', '1', '-verify_return_error', '-alpn', 'h2', '-quiet'],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((resolve) =>
+        connect(port, '127.0.0.1').on('connect', function (this: Socket) {
+          this.destroy();
+          resolve(true);
+        }).on('error', () => resolve(false)),
+      );
+      if (up) break;
+      await sleep(50);
+    }
+  });
+  after(() => {
+    server?.kill();
+  });
+
+  it('is reported with the TLS alert it sent, well before the dial timeout', async () => {
+    const rogue = await startPeer('rogue/peer0', { dialTimeoutMs: 3_000, msps: undefined, mapper: undefined });
+    try {
+      const started = Date.now();
+      await assert.rejects(rogue.probe({ endpoint: `127.0.0.1:${port}` }), (err: unknown) => {
+        assert.ok(err instanceof ConnectError, String(err));
+        assert.match(err.message, /TLS alert "unknown ca"/);
+        assert.doesNotMatch(err.message, /within \d+ ms/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 2_500, `took ${Date.now() - started} ms`);
+    } finally {
+      await rogue.stop();
+    }
+  });
+});
