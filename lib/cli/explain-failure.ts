@@ -29,6 +29,10 @@ export async function explainFailure(err: unknown, target: HostPort, tls: boolea
     }
     return new CliError(`handshake with ${where} failed (${err.reason}): ${err.message}`, undefined, { cause: err });
   }
+  if (err instanceof ConnectError && /TLS alert|after the TLS handshake/.test(err.message)) {
+    // The dial already knows which side refused what; a TCP check would add nothing.
+    return new CliError(`TLS handshake with ${where} failed: ${err.message.replace(/^.*?: (the server)/, '$1')}`, undefined, { cause: err });
+  }
   if (err instanceof ConnectError || err instanceof TimeoutError) {
     const tcp = await tcpReachable(target, timeoutMs);
     if (tcp !== true) return new CliError(`cannot reach ${where}: ${tcp}`, undefined, { cause: err });

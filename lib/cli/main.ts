@@ -6,7 +6,6 @@ import { runCli } from './program.js';
 /** How long the process may linger after the command is done before it is made to exit. */
 const EXIT_GRACE_MS = 3_000;
 
-hideIpServerNameWarning();
 // grpc-js prints its own errors to stderr; ours already say what went wrong, in one line.
 // GRPC_VERBOSITY / GRPC_TRACE still turn its logging on for debugging.
 if (process.env.GRPC_VERBOSITY === undefined && process.env.GRPC_TRACE === undefined) {
@@ -20,17 +19,3 @@ setTimeout(() => {
   process.stderr.write(`rxgossip: forcing exit; still open: ${process.getActiveResourcesInfo().join(', ')}\n`);
   process.exit(status);
 }, EXIT_GRACE_MS).unref();
-
-/**
- * grpc-js passes the dialed host as TLS server name, and Node warns (DEP0123) each time it is an
- * IP address, as `rxgossip probe 127.0.0.1:7051` does. Drop that one warning; print the others
- * as Node does.
- */
-function hideIpServerNameWarning(): void {
-  const printers = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning: Error & { code?: string }) => {
-    if (warning.code === 'DEP0123') return;
-    for (const print of printers) print(warning);
-  });
-}

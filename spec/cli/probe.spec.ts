@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Comm, HandshakeFailureEvent } from '../../lib/index.js';
 import { ORG1_TLS_CA, closedPort, fixtureComm, fixtureDir, killAll, runCli } from './helpers.js';
+import { startTlsRefusingServer } from '../helpers/tls-refusing-server.js';
 
 let server: Comm;
 let failures: HandshakeFailureEvent[];
@@ -102,6 +103,20 @@ describe('probe: refused or unreachable', () => {
     const r = await runCli(['probe', server.endpoint, '--peer-dir', fixtureDir('rogue/peer0'), '--timeout', '300']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`^rxgossip probe: cannot reach ${server.endpoint}: .*TCP connects, so check .*--tls-ca`));
+  });
+
+  it('a server that refuses our client certificate with a TLS alert: exit 1 at once, naming the alert', async () => {
+    const refusing = await startTlsRefusingServer();
+    try {
+      const started = Date.now();
+      const r = await runCli(['probe', refusing.endpoint, '--peer-dir', fixtureDir('rogue/peer0'), '--tls-ca', ORG1_TLS_CA, '--timeout', '5000']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^rxgossip probe: TLS handshake with ${refusing.endpoint} failed: the server sent TLS alert "unknown ca"`));
+      assert.doesNotMatch(r.stderr, /--tls-ca|--server-name/, 'the server certificate is not blamed');
+      assert.ok(Date.now() - started < 4_500, `took ${Date.now() - started} ms of a 5 s timeout`);
+    } finally {
+      refusing.stop();
+    }
   });
 
   it('a port nothing listens on: exit 1, connection refused', async () => {

@@ -3,12 +3,11 @@
 // reported with the alert it sent and at once, and dialing an IP address prints nothing.
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { ConnectError, type Comm } from '../../lib/index.js';
 import { data, isData } from '../helpers/messages.js';
-import { FIXTURES, first, peerOf, sleep, startPeer } from '../helpers/peers.js';
+import { first, peerOf, sleep, startPeer } from '../helpers/peers.js';
+import { startTlsRefusingServer, type RefusingServer } from '../helpers/tls-refusing-server.js';
 
 /** A TCP proxy in front of `target` that records the first byte each connection sent. */
 async function recordingProxy(target: number): Promise<{ server: Server; port: number; firstBytes: Array<number | undefined> }> {
@@ -102,44 +101,17 @@ describe('dialing', () => {
 });
 
 describe('a server that refuses our client certificate', () => {
-  let server: ChildProcess | undefined;
-  let port = 0;
+  let server: RefusingServer | undefined;
   before(async () => {
-    const openssl = spawnSync('openssl', ['version']);
-    assert.equal(openssl.status, 0, 'this spec needs the openssl command (Debian: apt-get install openssl)');
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    port = (probe.address() as { port: number }).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const tls = join(FIXTURES, 'peer0', 'tls');
-    // A TLS server that insists on a client certificate from the org1 TLS CA and sends an alert
-    // otherwise, as a Fabric peer (Go's crypto/tls) does.
-    server = spawn(
-      'openssl',
-      ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', join(tls, 'server.crt'), '-key', join(tls, 'server.key'),
-        '-CAfile', join(tls, 'ca.crt'), '-Verify', '1', '-verify_return_error', '-alpn', 'h2', '-quiet'],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((resolve) =>
-        connect(port, '127.0.0.1').on('connect', function (this: Socket) {
-          this.destroy();
-          resolve(true);
-        }).on('error', () => resolve(false)),
-      );
-      if (up) break;
-      await sleep(50);
-    }
+    server = await startTlsRefusingServer();
   });
-  after(() => {
-    server?.kill();
-  });
+  after(() => server?.stop());
 
   it('is reported with the TLS alert it sent, well before the dial timeout', async () => {
     const rogue = await startPeer('rogue/peer0', { dialTimeoutMs: 3_000, msps: undefined, mapper: undefined });
     try {
       const started = Date.now();
-      await assert.rejects(rogue.probe({ endpoint: `127.0.0.1:${port}` }), (err: unknown) => {
+      await assert.rejects(rogue.probe({ endpoint: server!.endpoint }), (err: unknown) => {
         assert.ok(err instanceof ConnectError, String(err));
         assert.match(err.message, /TLS alert "unknown ca"/);
         assert.doesNotMatch(err.message, /within \d+ ms/);
