@@ -1,4 +1,4 @@
-import { BehaviorSubject, type Observable } from 'rxjs';
+import { BehaviorSubject, defer, type Observable } from 'rxjs';
 import { BufferOverflowError, ConnectionClosedError } from '../errors.js';
 import type { OverflowPolicy } from './options.js';
 
@@ -63,11 +63,17 @@ export class OutboundBuffer {
 
   /** The queue depth over time; hot, replays the current value, completes when the buffer closes. */
   get depth$(): Observable<number> {
-    if (!this.depthSubject) {
-      this.depthSubject = new BehaviorSubject(this.depth);
-      if (this.closed) this.depthSubject.complete();
-    }
-    return this.depthSubject.asObservable();
+    return defer(() => {
+      if (!this.depthSubject) {
+        this.depthSubject = new BehaviorSubject(this.depth);
+        if (this.closed) this.depthSubject.complete();
+      } else if (!this.closed && this.depthSubject.value !== this.depth) {
+        // The subject is only fed while observed (the hot path stays cheap): bring it up to
+        // date before a new subscriber reads it, or a late subscriber starts from a stale depth.
+        this.depthSubject.next(this.depth);
+      }
+      return this.depthSubject;
+    });
   }
 
   /**
