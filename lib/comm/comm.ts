@@ -125,7 +125,14 @@ export interface Comm {
    * completes when the comm stops; never errors.
    */
   accept(predicate?: (message: ReceivedMessage) => boolean): Observable<ReceivedMessage>;
-  /** PKI-IDs of peers found unreachable (failed dial, stream lost). Hot; completes on stop. */
+  /**
+   * PKI-IDs of peers that broke: a dial or handshake that failed, a write that failed, or a
+   * connection that dropped under its stream (reset, closed without ending the stream, keepalive
+   * timeout). A peer that went away on purpose does not show here: it ended the stream (status
+   * OK, or a half-close), or cancelled it while its connection was up, which is how a Fabric
+   * peer closes a connection and stops its comm; the next send to it dials, and reports it if
+   * that fails. Hot; completes on stop; never errors.
+   */
   readonly presumedDead$: Observable<Buffer>;
   /** Every message dropped, with the reason. Hot; completes on stop. */
   readonly drops$: Observable<DroppedMessage>;
@@ -220,6 +227,7 @@ class CommImpl implements Comm {
         this.counters.sent++;
         this.options.metrics?.messageSent();
       },
+      transportAlive: (conn) => (conn.direction === 'inbound' ? this.server?.transportAlive(conn.endpoint) : undefined),
       received: (conn, signed) => {
         this.counters.received++;
         this.options.metrics?.messageReceived();

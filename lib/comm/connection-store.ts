@@ -250,7 +250,9 @@ export class ConnectionStore {
       return;
     }
     this.active.delete(hex);
-    if (!close.graceful && !close.local && !this.stopped) this.deps.presumedDead(info.pkiId);
+    // A peer that broke is presumed dead; one that went away (ended or cancelled its stream) is
+    // not: it may be restarting or closing a duplicate, and a send that cannot reach it will say.
+    if (!close.graceful && !close.local && !close.wentAway && !this.stopped) this.deps.presumedDead(info.pkiId);
   }
 
   private pickUsable(hex: string, except?: Connection): Connection | undefined {
