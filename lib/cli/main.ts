@@ -11,6 +11,7 @@ const EXIT_GRACE_MS = 3_000;
 if (process.env.GRPC_VERBOSITY === undefined && process.env.GRPC_TRACE === undefined) {
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 }
+quietOnClosedOutput();
 const status = await runCli(process.argv.slice(2));
 process.exitCode = status;
 // Everything is closed by now and the process exits on its own. If some handle is still open, do
@@ -19,3 +20,18 @@ setTimeout(() => {
   process.stderr.write(`rxgossip: forcing exit; still open: ${process.getActiveResourcesInfo().join(', ')}\n`);
   process.exit(status);
 }, EXIT_GRACE_MS).unref();
+
+/**
+ * A reader that stops reading (`rxgossip watch | head -3`) closes the pipe: the next write fails
+ * with EPIPE. That is the reader's choice, not an error: exit at once, quietly, as Unix tools do.
+ * Any other error on the output streams is reported.
+ */
+function quietOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+

@@ -77,3 +77,22 @@ describe('bad command lines exit 2 with a message', () => {
     assert.match(r.stderr, /^rxgossip probe: --peer-dir .*package\.json: not a directory\n$/);
   });
 });
+
+describe('a reader that closes the pipe', () => {
+  it('`rxgossip watch --help | head -3`: three lines, exit 0, nothing on stderr', async () => {
+    const { spawn } = await import('node:child_process');
+    // stdout is a pipe whose reader leaves after three lines, as `head -3` does.
+    const child = spawn('bash', ['-c', `node --import tsx ${join(ROOT, 'lib', 'cli', 'main.ts')} watch --help | head -3; exit \${PIPESTATUS[0]}`], {
+      cwd: ROOT,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(stdout.match(/\n/g)?.length, 3);
+    assert.match(stdout, /^Usage: rxgossip watch/);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+});
