@@ -1,7 +1,7 @@
 // Two rxgossip peers over mutual TLS, using only the public API: connect, exchange, respond,
 // probe, then a burst of messages to measure throughput. Run: npm run example:two-peers
 import { join } from 'node:path';
-import { firstValueFrom, take, toArray } from 'rxjs';
+import { firstValueFrom, from, lastValueFrom, map, range, take, toArray } from 'rxjs';
 import { createComm, loadPeerDir, type ReceivedMessage } from '../../lib/index.js';
 
 const certs = process.argv[2] ?? join(import.meta.dirname, '..', '..', 'spec', 'fixtures', 'fabric-vectors');
@@ -31,20 +31,34 @@ try {
   console.log(`peer0 got peer1's answer to nonce ${reply.message.nonce.toString()} over the same connection`);
   answers.unsubscribe();
 
-  const N = 20_000;
+  // The connection's outbound side on the RxJS surface. sendTo(peer) is an Observer that applies
+  // the buffer's overflow policy (a full buffer drops, counted on drops$); queueTo(peer) is an
+  // operator that waits for room, so a fast source is held back instead of losing messages.
+  const peer1 = { endpoint: b.endpoint, pkiId: b.getPKIid() };
+  const greeted = firstValueFrom(b.accept(isData).pipe(take(3), toArray()));
+  from(['one', 'two', 'three'])
+    .pipe(map((word, i) => ({ dataMsg: { payload: { seqNum: i, data: Buffer.from(word) } } })))
+    .subscribe(a.sendTo(peer1));
+  console.log(`sendTo: peer1 got ${(await greeted).map((m) => m.message.dataMsg!.payload!.data!.toString()).join(', ')}`);
+
+  const N = Number(process.argv[3] ?? 20_000);
   const received = firstValueFrom(b.accept(isData).pipe(take(N), toArray()));
   const started = process.hrtime.bigint();
   const payload = Buffer.alloc(1024, 1);
-  for (let i = 0; i < N; i++) {
-    await a.sendAsync({ dataMsg: { payload: { seqNum: i, data: payload } } }, { endpoint: b.endpoint, pkiId: b.getPKIid() });
-  }
+  await lastValueFrom(
+    range(0, N).pipe(
+      map((i) => ({ dataMsg: { payload: { seqNum: i, data: payload } } })),
+      a.queueTo(peer1),
+    ),
+  );
   const all = await received;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const inOrder = all.every((m, i) => Number(m.message.dataMsg!.payload!.seqNum) === i);
-  console.log(`${N} messages of 1 KiB: ${(N / seconds).toFixed(0)} msgs/s, ${inOrder ? 'all in order' : 'OUT OF ORDER'}`);
+  const dropped = a.stats().dropped.overflow;
+  console.log(`queueTo: ${N} messages of 1 KiB: ${(N / seconds).toFixed(0)} msgs/s, ${inOrder ? 'all in order' : 'OUT OF ORDER'}, ${dropped} dropped`);
   console.log('peer0 stats', JSON.stringify(a.stats()));
   console.log('peer1 stats', JSON.stringify(b.stats()));
-  if (!inOrder) process.exitCode = 1;
+  if (!inOrder || dropped > 0) process.exitCode = 1;
 } finally {
   await Promise.all([a.stop(), b.stop()]);
 }

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { Subject, type Observable } from 'rxjs';
+import { Subject, concatMap, from, of, type MonoTypeOperatorFunction, type Observable, type Observer } from 'rxjs';
 import Long from 'long';
 import { ConnectionClosedError, HandshakeError, MessageTooLargeError, StoppedError, TimeoutError } from '../errors.js';
 import { MspIdentityMapper, type IdentityMapper } from '../identity/identity-mapper.js';
@@ -15,7 +15,7 @@ import { Dialer } from './dialer.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
-import type { DropReason, OutboundItem } from './outbound-buffer.js';
+import { QUEUED, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import { ReceivedMessage } from './received-message.js';
 import { ackKey, AggregatedSendResult, randomNonce, type AckOutcome } from './send-with-ack.js';
 import { GossipServer } from './server.js';
@@ -93,6 +93,22 @@ export interface Comm {
    * and BufferOverflowError after queueing to the others if a full buffer's policy is `error`.
    */
   send(message: SignedMessage | GossipMessageInit, ...peers: RemotePeer[]): void;
+  /**
+   * The outbound side of the connection to `peer` (Fabric's outBuff) as an RxJS Observer:
+   * `source$.subscribe(comm.sendTo(peer))`. Each value is sent as by `send()`: queued, or, when
+   * the buffer is full, handled by the overflow policy (dropped, counted and reported on
+   * `drops$`; never thrown at the source). The source completing or erroring does not close the
+   * connection, which every sender to that peer shares.
+   */
+  sendTo(peer: RemotePeer): Observer<SignedMessage | GossipMessageInit>;
+  /**
+   * An operator that sends each value to `peer` without dropping it: a value waits for room in
+   * the connection's buffer before the next one is taken (backpressure on the source, as
+   * concatMap), and is emitted once queued. Errors when a message can never be queued
+   * (ConnectionClosedError, StoppedError, MessageTooLargeError).
+   * `source$.pipe(comm.queueTo(peer)).subscribe()`.
+   */
+  queueTo<T extends SignedMessage | GossipMessageInit>(peer: RemotePeer): MonoTypeOperatorFunction<T>;
   /**
    * Sends to one peer without dropping: waits for room in the buffer; resolves when the stream
    * took the message, rejects (ConnectionClosedError, StoppedError, ...) if it never will.
@@ -303,6 +319,42 @@ class CommImpl implements Comm {
       }
     }
     if (overflow) throw overflow;
+  }
+
+  sendTo(peer: RemotePeer): Observer<SignedMessage | GossipMessageInit> {
+    return {
+      next: (message) => {
+        try {
+          this.send(message, peer);
+        } catch {
+          // Counted and reported on drops$ (overflow under the 'error' policy, too large):
+          // an Observer has no caller to throw at.
+        }
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    };
+  }
+
+  queueTo<T extends SignedMessage | GossipMessageInit>(peer: RemotePeer): MonoTypeOperatorFunction<T> {
+    return concatMap((message: T) => {
+      const queued = this.queue(message, peer);
+      // Room in the buffer: go on synchronously, without a promise per message.
+      return queued === QUEUED ? of(message) : from(queued.then(() => message));
+    });
+  }
+
+  /** Queues a message for `peer`, waiting for room instead of dropping it. */
+  private queue(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void> {
+    if (this.stopping) return Promise.reject(new StoppedError());
+    let bytes: Buffer;
+    try {
+      bytes = this.checkSize(toSigned(message));
+    } catch (err: unknown) {
+      return Promise.reject(err);
+    }
+    if (this.isSelf(peer)) return QUEUED;
+    return this.store.get(peer).outbound.nextQueued(bytes);
   }
 
   sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void> {

@@ -9,7 +9,8 @@ export interface OutboundItem {
   readonly settle?: (err?: Error) => void;
 }
 
-const QUEUED: Promise<void> = Promise.resolve();
+/** What nextQueued returns when the message went into the buffer at once. */
+export const QUEUED: Promise<void> = Promise.resolve();
 
 /** Why an outbound message was dropped. */
 export type DropReason = 'overflow' | 'connection-closed' | 'dial-failed' | 'stopped';

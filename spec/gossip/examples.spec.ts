@@ -59,6 +59,17 @@ describe('examples', () => {
     assert.deepEqual([...support.matchAll(/from '([^']+)'/g)], [], 'examples/support.ts imports nothing');
   });
 
+  it('two-peers: probe, handshake, respond, sendTo and queueTo with nothing dropped', async () => {
+    const r = await run('two-peers', [join(ROOT, 'spec', 'fixtures', 'fabric-vectors'), '3000']);
+    assert.equal(r.code, 0, explain(r));
+    assert.match(r.stdout, /probe peer1: Ping answered in/);
+    assert.match(r.stdout, /handshake peer1: authenticated as/);
+    assert.match(r.stdout, /peer0 got peer1's answer to nonce 42 over the same connection/);
+    assert.match(r.stdout, /sendTo: peer1 got one, two, three/);
+    assert.match(r.stdout, /queueTo: 3000 messages of 1 KiB: \d+ msgs\/s, all in order, 0 dropped/);
+    assert.match(r.stdout, /stopped both peers/);
+  });
+
   it('broadcast: every line reaches every other peer once', async () => {
     const r = await run('broadcast', ['--peers', '3', '--lines', '4', '--fanout', '1']);
     assert.equal(r.code, 0, explain(r));

@@ -1,6 +1,6 @@
 // An in-memory Comm for the marble tests of the pipelines: what they receive is pushed in by the
 // test, what they send and respond is recorded with the (virtual) time it happened.
-import { Subject, filter, type Observable } from 'rxjs';
+import { Subject, filter, tap, type MonoTypeOperatorFunction, type Observable, type Observer } from 'rxjs';
 import type { AggregatedSendResult } from '../../lib/comm/send-with-ack.js';
 import type { Comm, CommStats, ConnectionSummary, DroppedMessage, HandshakeFailureEvent } from '../../lib/comm/comm.js';
 import type { ConnectionInfo, RemotePeer } from '../../lib/comm/connection-info.js';
@@ -84,6 +84,14 @@ export class FakeComm implements Comm {
   sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void> {
     this.send(message, peer);
     return Promise.resolve();
+  }
+
+  sendTo(peer: RemotePeer): Observer<SignedMessage | GossipMessageInit> {
+    return { next: (m) => this.send(m, peer), error: () => undefined, complete: () => undefined };
+  }
+
+  queueTo<T extends SignedMessage | GossipMessageInit>(peer: RemotePeer): MonoTypeOperatorFunction<T> {
+    return tap((m: T) => this.send(m, peer));
   }
 
   sendWithAck(): Promise<AggregatedSendResult> {
