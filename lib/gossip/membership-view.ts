@@ -19,8 +19,16 @@ export function comparePeerTime(a: PeerTime, b: PeerTime): number {
 /** A peer in the membership view, as its latest verified alive message describes it. */
 export interface Member {
   readonly pkiId: Buffer;
-  /** Where it can be reached (the endpoint it advertises). */
+  /**
+   * Where it is reached: its internal endpoint when its alive message carried one (in the secret
+   * envelope, for peers of its organization), else the endpoint it advertises (Fabric's
+   * PreferredEndpoint).
+   */
   readonly endpoint: string;
+  /** The endpoint it advertises to everyone ('' when it has none, Fabric's default). */
+  readonly externalEndpoint?: string;
+  /** The endpoint in its alive message's secret envelope ('' when none). */
+  readonly internalEndpoint?: string;
   /** Its marshalled msp.SerializedIdentity. */
   readonly identity: Uint8Array;
   /** Its PeerTime when this snapshot was taken. */
@@ -68,6 +76,8 @@ export interface MembershipTableOptions {
   readonly expirationMs: number;
   /** Dead members are forgotten this long after they died. Default 20 × expirationMs. */
   readonly purgeAfterMs?: number;
+  /** Dead members never forgotten (Fabric keeps bootstrap and anchor peers). Default: none. */
+  readonly keep?: (member: Member) => boolean;
 }
 
 /**
@@ -83,8 +93,10 @@ export class MembershipTable {
   private readonly selfKey: string;
   readonly expirationMs: number;
   readonly purgeAfterMs: number;
+  private readonly keep: (member: Member) => boolean;
 
   constructor(selfPkiId: Uint8Array, options: MembershipTableOptions) {
+    this.keep = options.keep ?? (() => false);
     this.selfKey = Buffer.from(selfPkiId).toString('hex');
     this.expirationMs = options.expirationMs;
     this.purgeAfterMs = options.purgeAfterMs ?? 20 * options.expirationMs;
@@ -141,7 +153,7 @@ export class MembershipTable {
       if (entry.status === 'alive' && now - entry.lastSeen > this.expirationMs) {
         this.entries.set(key, { ...entry, status: 'dead', since: now });
         changes.push({ type: 'dead', member: entry.member, reason: 'expired' });
-      } else if (entry.status === 'dead' && now - entry.since > this.purgeAfterMs) {
+      } else if (entry.status === 'dead' && now - entry.since > this.purgeAfterMs && !this.keep(entry.member)) {
         this.entries.delete(key);
       }
     }
