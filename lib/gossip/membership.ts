@@ -4,10 +4,10 @@ import {
   BehaviorSubject,
   EMPTY,
   Subject,
-  from,
   Subscription,
   asyncScheduler,
   distinctUntilChanged,
+  from,
   map,
   merge,
   mergeMap,
@@ -21,8 +21,8 @@ import type { RemotePeer } from '../comm/connection-info.js';
 import { silentLogger, type Logger } from '../comm/logger.js';
 import type { SelfIdentity } from '../comm/options.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
-import { gossip } from '../proto/messages.js';
 import { UnknownIdentityError } from '../errors.js';
+import { gossip } from '../proto/messages.js';
 import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
 import { createAliveMessage, verifyAliveMessage, type AliveVerifier } from './alive-message.js';
 import { concealFor, mayDisclose } from './disclosure.js';
@@ -168,7 +168,6 @@ class MembershipPipeline implements Membership {
   private readonly signer: MessageSigner;
   private readonly selfOrg: string;
   private readonly internalEndpoint: string;
-  private readonly bootstrap: readonly string[];
   /** Bootstrap endpoints that have not answered a MembershipRequest yet, with the nonce last sent. */
   private readonly unanswered = new Map<string, string>();
   private readonly certUntil: number;
@@ -195,15 +194,13 @@ class MembershipPipeline implements Membership {
     }
     this.selfOrg = mspIdOf(this.identity) ?? '';
     this.internalEndpoint = options.internalEndpoint ?? (comm.internalEndpoint || comm.endpoint);
-    this.bootstrap = [...new Set(options.bootstrap ?? [])].filter(
-      (e) => e !== comm.endpoint && e !== this.internalEndpoint,
-    );
-    for (const endpoint of this.bootstrap) this.unanswered.set(endpoint, '');
+    const bootstrap = [...new Set(options.bootstrap ?? [])].filter((e) => e !== comm.endpoint && e !== this.internalEndpoint);
+    for (const endpoint of bootstrap) this.unanswered.set(endpoint, '');
     this.propagatePeers = options.propagatePeers ?? 3;
     this.certUntil = this.scheduler.now() + (options.publishCertPeriodMs ?? 10_000);
     this.incNum = options.incNum === undefined ? nanoTime() : Long.fromValue(options.incNum).toUnsigned();
     const expirationMs = options.aliveExpirationMs ?? 25_000;
-    const bootstrapEndpoints = new Set(this.bootstrap);
+    const bootstrapEndpoints = new Set(bootstrap);
     this.table = new MembershipTable(this.selfPkiId, {
       expirationMs,
       ...(options.purgeAfterMs !== undefined ? { purgeAfterMs: options.purgeAfterMs } : {}),
