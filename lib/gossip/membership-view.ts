@@ -43,20 +43,23 @@ export interface MembershipView {
 
 /**
  * A change of the view. `join`: first heard of, alive. `dead`: alive no more (`reason` says
- * whether its alive messages stopped for the expiration timeout or comm found it unreachable).
+ * whether its alive messages stopped for the expiration timeout or comm found it unreachable), or
+ * first heard of as dead in a MembershipResponse (`listed`).
  * `revive`: a dead member sent a newer alive message (e.g. it restarted with a higher inc_num).
  * `update`: an alive member restarted (new inc_num) or moved (new endpoint) before it was found dead.
  */
 export type MembershipChange =
   | { readonly type: 'join' | 'revive' | 'update'; readonly member: Member }
-  | { readonly type: 'dead'; readonly member: Member; readonly reason: 'expired' | 'presumed-dead' };
+  | { readonly type: 'dead'; readonly member: Member; readonly reason: 'expired' | 'presumed-dead' | 'listed' };
 
 /** What the membership table is fed with. */
 export type MembershipEvent =
   /** A verified alive message (the caller verified its signature and identity). */
   | { readonly type: 'alive'; readonly member: Member; readonly message: SignedMessage }
   /** comm found the peer unreachable (Comm.presumedDead$). */
-  | { readonly type: 'presumed-dead'; readonly pkiId: Uint8Array };
+  | { readonly type: 'presumed-dead'; readonly pkiId: Uint8Array }
+  /** A verified alive message another peer listed as dead (Fabric learns such members, as dead, if unknown). */
+  | { readonly type: 'listed-dead'; readonly member: Member; readonly message: SignedMessage };
 
 /** One entry of the table. */
 export interface MembershipEntry {
@@ -105,7 +108,22 @@ export class MembershipTable {
 
   /** Applies one event at time `now`; returns the change it caused, if any. */
   apply(event: MembershipEvent, now: number): MembershipChange | undefined {
-    return event.type === 'alive' ? this.alive(event.member, event.message, now) : this.presumedDead(event.pkiId, now);
+    switch (event.type) {
+      case 'alive':
+        return this.alive(event.member, event.message, now);
+      case 'listed-dead':
+        return this.listedDead(event.member, event.message, now);
+      default:
+        return this.presumedDead(event.pkiId, now);
+    }
+  }
+
+  /** A member another peer lists as dead: learned as dead if unknown, ignored otherwise (as Fabric). */
+  listedDead(member: Member, message: SignedMessage, now: number): MembershipChange | undefined {
+    const key = member.pkiId.toString('hex');
+    if (key === this.selfKey || this.entries.has(key)) return undefined;
+    this.entries.set(key, { member, status: 'dead', message, lastSeen: now, since: now });
+    return { type: 'dead', member, reason: 'listed' };
   }
 
   /** Whether an alive message with this PeerTime would change nothing (self, stale or replayed). */

@@ -378,6 +378,11 @@ class MembershipPipeline implements Membership {
           const event = this.check(SignedMessage.fromEnvelope(envelope), m);
           if (event) events.push(event);
         }
+        // Dead members we never heard of are learned as dead, so that we reconnect to them.
+        for (const envelope of msg.memRes?.dead ?? []) {
+          const event = this.check(SignedMessage.fromEnvelope(envelope), m);
+          if (event && !this.table.get(event.member.pkiId)) events.push({ ...event, type: 'listed-dead' });
+        }
         return events.length > 0 ? from(events) : EMPTY;
       }
       default:

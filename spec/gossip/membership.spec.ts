@@ -206,6 +206,10 @@ describe('membership (virtual time, in-memory comm, real signatures)', () => {
         [endpointOf(1)],
         'p1 learned; the forged p2 and ourselves not',
       );
+      // Listed as dead: p2 unknown, learned as dead (to reconnect to); p1 known, not made dead.
+      comm.receive({ memRes: { dead: [aliveOf(p2, 2, 1, 1).envelope, aliveOf(p1, 1, 1, 2).envelope] } }, connectionInfo(p1.pkiId));
+      assert.deepEqual(membership.view().alive.map((m) => m.endpoint), [endpointOf(1)]);
+      assert.deepEqual(membership.view().dead.map((m) => m.endpoint), [endpointOf(2)]);
     } finally {
       membership.stop();
     }
