@@ -117,3 +117,17 @@ export class PeerDirError extends GossipError {
     super(message, status.FAILED_PRECONDITION, options);
   }
 }
+
+/**
+ * An alive message carries no identity and none is stored for its PKI-ID: not necessarily a
+ * forgery, the identity is not known yet (Fabric's "Don't have certificate for"). Pull the
+ * identity and the next alive message will do.
+ */
+export class UnknownIdentityError extends SignatureError {
+  readonly pkiId: Buffer;
+
+  constructor(pkiId: Buffer) {
+    super(`no identity known for PKI-ID ${pkiId.toString('hex')} (the alive message carries none)`);
+    this.pkiId = pkiId;
+  }
+}

@@ -5,8 +5,9 @@ import { dataEvent } from './comm-peer-service.js';
 import type { PeerEvent, PeerService, PeerServiceContext } from './peer-service.js';
 
 /**
- * `rxgossip peer --mode gossip`: the gossip pipelines of lib/gossip over comm. Membership (signed
- * alive messages, bootstrap by MembershipRequest) says who is alive; push spreads each published
+ * `rxgossip peer --mode gossip`: the gossip pipelines of lib/gossip over comm. Membership (Fabric's
+ * discovery: signed alive messages, bootstrap by MembershipRequest, identity pull) says who is
+ * alive, with Fabric peers too; push spreads each published
  * line to random alive members, who forward it; pull fills in what push missed. Prints each
  * membership change and each data message the first time it arrives.
  */
@@ -31,6 +32,8 @@ class GossipPeerService implements PeerService {
       logger,
       ...(ctx.aliveIntervalMs !== undefined ? { aliveIntervalMs: ctx.aliveIntervalMs } : {}),
       ...(ctx.aliveExpirationMs !== undefined ? { aliveExpirationMs: ctx.aliveExpirationMs } : {}),
+      ...(ctx.reconnectIntervalMs !== undefined ? { reconnectIntervalMs: ctx.reconnectIntervalMs } : {}),
+      ...(ctx.publishCertPeriodMs !== undefined ? { publishCertPeriodMs: ctx.publishCertPeriodMs } : {}),
     });
     const store = new MessageStore();
     this.push = createPush(comm, this.membership, { store, logger });

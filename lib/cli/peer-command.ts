@@ -18,12 +18,15 @@ import { shutdownSignal } from './shutdown-signal.js';
 interface PeerFlags {
   readonly peerDir: string;
   readonly listen: HostPort;
-  readonly externalEndpoint?: HostPort;
+  /** false with --no-external-endpoint. */
+  readonly externalEndpoint?: HostPort | false;
   readonly bootstrap?: HostPort[];
   readonly metrics?: HostPort;
   readonly mode: string;
   readonly aliveInterval?: number;
   readonly aliveExpiration?: number;
+  readonly reconnectInterval?: number;
+  readonly publishCertPeriod?: number;
   readonly tlsCa?: string[];
   readonly plaintext?: boolean;
   readonly json?: boolean;
@@ -37,11 +40,17 @@ export function peerCommand(cmd: Command, io: CliIo): Command {
     .requiredOption('--peer-dir <dir>', 'Fabric-style peer directory (msp/, tls/, mspid.txt)')
     .requiredOption('--listen <host:port>', 'where to serve gossip (port 0 picks a free one)', (v: string) => parseHostPort(v, true))
     .option('--external-endpoint <host:port>', 'the endpoint other peers reach us at (default: the listen address)', (v: string) => parseHostPort(v))
+    .option(
+      '--no-external-endpoint',
+      'announce no external endpoint, as Fabric with an empty peer.gossip.externalEndpoint: only peers of our org reach us (at the listen address)',
+    )
     .option('--bootstrap <host:port,...>', 'peers to connect to at start; repeatable', parseHostPortList)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics', (v: string) => parseHostPort(v, true))
     .addOption(new Option('--mode <mode>', describeMode()).choices(Object.keys(PEER_MODES)).default(DEFAULT_PEER_MODE))
     .option('--alive-interval <ms>', 'gossip mode: how often alive messages go out (Fabric aliveTimeInterval, default 5000)', parseInteger(10))
     .option('--alive-expiration <ms>', 'gossip mode: silence after which a member is dead (Fabric aliveExpirationTimeout, default 25000)', parseInteger(10))
+    .option('--reconnect-interval <ms>', 'gossip mode: how often dead members are asked again (Fabric reconnectInterval, default: the alive expiration)', parseInteger(10))
+    .option('--publish-cert-period <ms>', 'gossip mode: how long our alive messages embed our identity after start (Fabric publishCertPeriod, default 10000)', parseInteger(0))
     .option('--tls-ca <file>', 'also trust this TLS CA certificate (PEM); repeatable', (v: string, p: string[] = []) => [...p, v])
     .option('--plaintext', 'gRPC without TLS')
     .option('--json', 'print events as JSON lines')
@@ -51,7 +60,9 @@ export function peerCommand(cmd: Command, io: CliIo): Command {
       `
 Example:
   rxgossip peer --peer-dir crypto/peer0 --listen 127.0.0.1:7051 --metrics 127.0.0.1:9443
-  rxgossip peer --peer-dir crypto/peer1 --listen 127.0.0.1:7052 --bootstrap 127.0.0.1:7051`,
+  rxgossip peer --peer-dir crypto/peer1 --listen 127.0.0.1:7052 --bootstrap 127.0.0.1:7051
+  # join a Fabric peer of the same org (core.yaml defaults: no external endpoint)
+  rxgossip peer --mode gossip --peer-dir crypto/peer2 --listen 127.0.0.1:7053 --bootstrap 127.0.0.1:7051 --no-external-endpoint`,
     )
     .action(async (flags: PeerFlags) => runPeer(flags, io));
 }
@@ -76,6 +87,7 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
         self,
         listen: formatHostPort(flags.listen),
         ...(flags.externalEndpoint ? { externalEndpoint: formatHostPort(flags.externalEndpoint) } : {}),
+        ...(flags.externalEndpoint === false ? { externalEndpoint: '' } : {}),
         tls: flags.plaintext !== true,
         tlsRootCerts: [...self.tlsRootCerts, ...extraRoots],
         logger,
@@ -103,11 +115,14 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
       logger,
       ...(flags.aliveInterval !== undefined ? { aliveIntervalMs: flags.aliveInterval } : {}),
       ...(flags.aliveExpiration !== undefined ? { aliveExpirationMs: flags.aliveExpiration } : {}),
+      ...(flags.reconnectInterval !== undefined ? { reconnectIntervalMs: flags.reconnectInterval } : {}),
+      ...(flags.publishCertPeriod !== undefined ? { publishCertPeriodMs: flags.publishCertPeriod } : {}),
     });
     events = service.events$.subscribe(print);
     print({
       event: 'listening',
-      endpoint: comm.endpoint,
+      // With --no-external-endpoint, where our org reaches us.
+      endpoint: comm.endpoint || (comm.internalEndpoint ?? ''),
       pkiId: self.pkiId.toString('hex'),
       mspid: self.mspid,
       mode: flags.mode,

@@ -61,6 +61,8 @@ export interface PeerServiceContext {
   /** Membership timing (gossip mode); Fabric's defaults when absent. */
   readonly aliveIntervalMs?: number;
   readonly aliveExpirationMs?: number;
+  readonly reconnectIntervalMs?: number;
+  readonly publishCertPeriodMs?: number;
 }
 
 /**

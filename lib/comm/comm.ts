@@ -70,6 +70,12 @@ export interface ConnectionSummary {
 export interface Comm {
   /** host:port this peer is reachable at ('' for a dial-only comm). */
   readonly endpoint: string;
+  /**
+   * host:port the server is bound to (the listen address with its port): Fabric's internal
+   * endpoint, which membership announces to its organization even when `endpoint` is ''.
+   * Optional so that other Comm implementations need not have one.
+   */
+  readonly internalEndpoint?: string;
   /** This peer's PKI-ID. */
   getPKIid(): Buffer;
   /** This peer's identity: its marshalled msp.SerializedIdentity, as sent in handshakes. */
@@ -270,6 +276,10 @@ class CommImpl implements Comm {
 
   get endpoint(): string {
     return this.options.externalEndpoint ?? this.boundEndpoint;
+  }
+
+  get internalEndpoint(): string {
+    return this.boundEndpoint;
   }
 
   async start(): Promise<void> {

@@ -21,7 +21,24 @@ export {
   type MembershipView,
   type PeerTime,
 } from './membership-view.js';
-export { createAliveMessage, verifyAliveMessage, type AliveMessageInit, type AliveVerifier } from './alive-message.js';
+export {
+  createAliveMessage,
+  internalEndpointOf,
+  verifyAliveMessage,
+  withoutSecret,
+  type AliveMessageInit,
+  type AliveVerifier,
+} from './alive-message.js';
+export { concealFor, mayDisclose, type DisclosureParties } from './disclosure.js';
+export {
+  createIdentityMessage,
+  createIdentityPull,
+  verifyIdentityMessage,
+  type IdentityPull,
+  type IdentityPullOptions,
+  type IdentityPullStats,
+  type IdentityStore,
+} from './identity-pull.js';
 export { createMembership, type Membership, type MembershipOptions, type MembershipStats } from './membership.js';
 export { pullRound, type PulledItem, type PullReply, type PullRoundContext } from './pull-round.js';
-export { createPull, type Pull, type PullOptions, type PullRoundResult, type PullStats } from './pull.js';
+export { createPull, pullTag, type Pull, type PullOptions, type PullRoundResult, type PullStats } from './pull.js';

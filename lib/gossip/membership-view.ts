@@ -19,8 +19,16 @@ export function comparePeerTime(a: PeerTime, b: PeerTime): number {
 /** A peer in the membership view, as its latest verified alive message describes it. */
 export interface Member {
   readonly pkiId: Buffer;
-  /** Where it can be reached (the endpoint it advertises). */
+  /**
+   * Where it is reached: its internal endpoint when its alive message carried one (in the secret
+   * envelope, for peers of its organization), else the endpoint it advertises (Fabric's
+   * PreferredEndpoint).
+   */
   readonly endpoint: string;
+  /** The endpoint it advertises to everyone ('' when it has none, Fabric's default). */
+  readonly externalEndpoint?: string;
+  /** The endpoint in its alive message's secret envelope ('' when none). */
+  readonly internalEndpoint?: string;
   /** Its marshalled msp.SerializedIdentity. */
   readonly identity: Uint8Array;
   /** Its PeerTime when this snapshot was taken. */
@@ -35,20 +43,23 @@ export interface MembershipView {
 
 /**
  * A change of the view. `join`: first heard of, alive. `dead`: alive no more (`reason` says
- * whether its alive messages stopped for the expiration timeout or comm found it unreachable).
+ * whether its alive messages stopped for the expiration timeout or comm found it unreachable), or
+ * first heard of as dead in a MembershipResponse (`listed`).
  * `revive`: a dead member sent a newer alive message (e.g. it restarted with a higher inc_num).
  * `update`: an alive member restarted (new inc_num) or moved (new endpoint) before it was found dead.
  */
 export type MembershipChange =
   | { readonly type: 'join' | 'revive' | 'update'; readonly member: Member }
-  | { readonly type: 'dead'; readonly member: Member; readonly reason: 'expired' | 'presumed-dead' };
+  | { readonly type: 'dead'; readonly member: Member; readonly reason: 'expired' | 'presumed-dead' | 'listed' };
 
 /** What the membership table is fed with. */
 export type MembershipEvent =
   /** A verified alive message (the caller verified its signature and identity). */
   | { readonly type: 'alive'; readonly member: Member; readonly message: SignedMessage }
   /** comm found the peer unreachable (Comm.presumedDead$). */
-  | { readonly type: 'presumed-dead'; readonly pkiId: Uint8Array };
+  | { readonly type: 'presumed-dead'; readonly pkiId: Uint8Array }
+  /** A verified alive message another peer listed as dead (Fabric learns such members, as dead, if unknown). */
+  | { readonly type: 'listed-dead'; readonly member: Member; readonly message: SignedMessage };
 
 /** One entry of the table. */
 export interface MembershipEntry {
@@ -68,6 +79,8 @@ export interface MembershipTableOptions {
   readonly expirationMs: number;
   /** Dead members are forgotten this long after they died. Default 20 × expirationMs. */
   readonly purgeAfterMs?: number;
+  /** Dead members never forgotten (Fabric keeps bootstrap and anchor peers). Default: none. */
+  readonly keep?: (member: Member) => boolean;
 }
 
 /**
@@ -83,8 +96,10 @@ export class MembershipTable {
   private readonly selfKey: string;
   readonly expirationMs: number;
   readonly purgeAfterMs: number;
+  private readonly keep: (member: Member) => boolean;
 
   constructor(selfPkiId: Uint8Array, options: MembershipTableOptions) {
+    this.keep = options.keep ?? (() => false);
     this.selfKey = Buffer.from(selfPkiId).toString('hex');
     this.expirationMs = options.expirationMs;
     this.purgeAfterMs = options.purgeAfterMs ?? 20 * options.expirationMs;
@@ -93,7 +108,22 @@ export class MembershipTable {
 
   /** Applies one event at time `now`; returns the change it caused, if any. */
   apply(event: MembershipEvent, now: number): MembershipChange | undefined {
-    return event.type === 'alive' ? this.alive(event.member, event.message, now) : this.presumedDead(event.pkiId, now);
+    switch (event.type) {
+      case 'alive':
+        return this.alive(event.member, event.message, now);
+      case 'listed-dead':
+        return this.listedDead(event.member, event.message, now);
+      default:
+        return this.presumedDead(event.pkiId, now);
+    }
+  }
+
+  /** A member another peer lists as dead: learned as dead if unknown, ignored otherwise (as Fabric). */
+  listedDead(member: Member, message: SignedMessage, now: number): MembershipChange | undefined {
+    const key = member.pkiId.toString('hex');
+    if (key === this.selfKey || this.entries.has(key)) return undefined;
+    this.entries.set(key, { member, status: 'dead', message, lastSeen: now, since: now });
+    return { type: 'dead', member, reason: 'listed' };
   }
 
   /** Whether an alive message with this PeerTime would change nothing (self, stale or replayed). */
@@ -141,7 +171,7 @@ export class MembershipTable {
       if (entry.status === 'alive' && now - entry.lastSeen > this.expirationMs) {
         this.entries.set(key, { ...entry, status: 'dead', since: now });
         changes.push({ type: 'dead', member: entry.member, reason: 'expired' });
-      } else if (entry.status === 'dead' && now - entry.since > this.purgeAfterMs) {
+      } else if (entry.status === 'dead' && now - entry.since > this.purgeAfterMs && !this.keep(entry.member)) {
         this.entries.delete(key);
       }
     }

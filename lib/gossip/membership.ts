@@ -7,6 +7,7 @@ import {
   Subscription,
   asyncScheduler,
   distinctUntilChanged,
+  from,
   map,
   merge,
   mergeMap,
@@ -20,11 +21,13 @@ import type { RemotePeer } from '../comm/connection-info.js';
 import { silentLogger, type Logger } from '../comm/logger.js';
 import type { SelfIdentity } from '../comm/options.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
-import { MspIdentityMapper } from '../identity/identity-mapper.js';
-import { MspManager } from '../identity/msp.js';
+import { UnknownIdentityError } from '../errors.js';
 import { gossip } from '../proto/messages.js';
-import { SignedMessage, type GossipMessageInit } from '../wire/signed-message.js';
+import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
 import { createAliveMessage, verifyAliveMessage, type AliveVerifier } from './alive-message.js';
+import { concealFor, mayDisclose } from './disclosure.js';
+import { createIdentityPull, mspIdOf, type IdentityPull, type IdentityPullOptions } from './identity-pull.js';
+import { selectPeers } from './peer-selection.js';
 import {
   MembershipTable,
   trackMembership,
@@ -37,54 +40,85 @@ import {
 /** Options of createMembership. Defaults are Fabric's (core.yaml peer.gossip.*). */
 export interface MembershipOptions {
   /**
-   * The local peer, as given to createComm (e.g. `loadPeerDir()`'s result): its identity goes
-   * into alive messages, its signer signs them, its MSP checks others' when no verifier is given.
+   * The local peer's identity and signer. Default: the comm's (`comm.identity`, `comm.signer`);
+   * kept for compatibility, its identity must be the comm's.
    */
-  readonly self: Pick<SelfIdentity, 'identity' | 'signer' | 'msp'>;
+  readonly self?: Pick<SelfIdentity, 'identity' | 'signer'> & Partial<Pick<SelfIdentity, 'msp'>>;
   /** Endpoints (host:port) to announce ourselves to and learn the membership from (bootstrap). */
   readonly bootstrap?: readonly string[];
-  /** How often an alive message goes to every alive member (aliveTimeInterval). Default 5 s. */
+  /** How often our alive message goes out (aliveTimeInterval). Default 5 s. */
   readonly aliveIntervalMs?: number;
   /** Silence after which an alive member is dead (aliveExpirationTimeout). Default 25 s. */
   readonly aliveExpirationMs?: number;
   /** How often expiry is checked. Default aliveExpirationMs / 10, as Fabric. */
   readonly expirationCheckMs?: number;
   /**
-   * How often dead members and bootstrap peers not yet alive get a MembershipRequest, carrying
-   * our alive message (reconnectInterval). Default: aliveExpirationMs.
+   * How often dead members and bootstrap peers that never answered get a MembershipRequest,
+   * carrying our alive message (reconnectInterval). Default: aliveExpirationMs, as Fabric.
    */
   readonly reconnectIntervalMs?: number;
-  /** Dead members are forgotten after this long. Default 20 × aliveExpirationMs. */
+  /** Dead members are forgotten after this long (bootstrap peers never). Default 20 × aliveExpirationMs. */
   readonly purgeAfterMs?: number;
-  /** Checks others' alive messages. Default: an MSP identity mapper over `self.msp`. */
+  /**
+   * How long after start our alive messages embed our identity (publishCertPeriod); afterwards
+   * receivers verify them with the identity they hold for our PKI-ID. Default 10 s.
+   */
+  readonly publishCertPeriodMs?: number;
+  /**
+   * How many alive members get each of our alive messages, and each alive message relayed
+   * (propagatePeerNum). Default 3. Relays make up for the rest, as in Fabric.
+   */
+  readonly propagatePeers?: number;
+  /**
+   * The endpoint peers of our organization reach us at, sent in the signed secret envelope of our
+   * alive messages. Default: the comm's bound address (`comm.internalEndpoint`), else comm.endpoint.
+   * Our external endpoint is `comm.endpoint`: '' announces none, as Fabric's default.
+   */
+  readonly internalEndpoint?: string;
+  /**
+   * The identity pull (Fabric's cert store), which learns identities of members that no longer
+   * embed them: on by default with Fabric's timings; false turns it off.
+   */
+  readonly identityPull?: boolean | Omit<IdentityPullOptions, 'scheduler' | 'logger' | 'mapper' | 'identity' | 'signer'>;
+  /** Checks others' alive messages and stores their identities. Default: comm.identityMapper. */
   readonly verifier?: AliveVerifier;
   /** Our inc_num. Default: the current time in nanoseconds (higher after every restart). */
   readonly incNum?: number | Long;
   /** Timers run on it (tests pass a TestScheduler). Default: asyncScheduler. */
   readonly scheduler?: SchedulerLike;
+  /** Random numbers in [0, 1) for choosing peers. Default: Math.random. */
+  readonly random?: () => number;
   readonly logger?: Logger;
 }
 
 /** Counters of a Membership since it started. */
 export interface MembershipStats {
-  /** Alive messages sent (each alive message or MembershipRequest, counted per target). */
+  /** Messages sent (alive messages, relays, MembershipRequests/Responses), counted per target. */
   readonly sent: number;
   /** Alive messages received (directly or inside MembershipRequest/Response) and checked. */
   readonly received: number;
   /** Alive messages refused (bad signature, untrusted identity, malformed). */
   readonly invalid: number;
+  /** Alive messages put aside because their sender's identity is not known yet (then pulled). */
+  readonly unknownIdentity: number;
+  /** Alive messages of others relayed on. */
+  readonly relayed: number;
 }
 
 /**
- * Membership (Fabric's discovery, simplified): who is alive, who is dead.
+ * Membership (Fabric's discovery): who is alive, who is dead, and the identities behind them.
  *
- * Each peer sends a signed AliveMessage to every alive member every aliveInterval, and a
- * MembershipRequest (carrying its alive message) to bootstrap peers and dead members every
- * reconnectInterval (and once at start). Alive messages are verified before they count. A member
- * silent for aliveExpiration, or reported by `comm.presumedDead$`, is dead; a newer alive message
- * (e.g. after a restart with a higher inc_num) revives it. MembershipRequests are answered with a
- * MembershipResponse listing the alive messages held, so a new peer learns the view from its
- * bootstrap peer. Alive messages are not forwarded further.
+ * Every aliveInterval a signed AliveMessage of ours goes to `propagatePeers` random alive members;
+ * each peer relays every new alive message it receives directly to as many others, so members
+ * learn of each other through a third peer. Our alive messages embed our identity during
+ * publishCertPeriod only, carry our internal endpoint in a secret envelope for our organization,
+ * and announce `comm.endpoint` ('' for none) to all. Received alive messages are verified against
+ * the embedded identity (then stored in the identity mapper) or the stored one; an unknown PKI-ID
+ * starts an identity pull from the peer that sent it. Bootstrap peers get a MembershipRequest
+ * (random nonce) until one answers; dead members get one (nonce 0) every reconnectInterval.
+ * A member silent for aliveExpiration, or reported by `comm.presumedDead$`, is dead; a newer alive
+ * message (e.g. after a restart with a higher inc_num) revives it. MembershipRequests are answered
+ * with the requester's alive message first, the other members', then ours.
  */
 export interface Membership {
   /**
@@ -102,6 +136,8 @@ export interface Membership {
   readonly changes$: Observable<MembershipChange>;
   /** Our inc_num (restart-dependent part of our PeerTime). */
   readonly incNum: Long;
+  /** The identity pull this membership runs, unless turned off. */
+  readonly identityPull: IdentityPull | undefined;
   /** The current view. */
   view(): MembershipView;
   stats(): MembershipStats;
@@ -110,12 +146,13 @@ export interface Membership {
 }
 
 /** Starts membership over `comm`. Throws TypeError when self's identity is not comm's own. */
-export function createMembership(comm: Comm, options: MembershipOptions): Membership {
+export function createMembership(comm: Comm, options: MembershipOptions = {}): Membership {
   return new MembershipPipeline(comm, options);
 }
 
 class MembershipPipeline implements Membership {
   readonly incNum: Long;
+  readonly identityPull: IdentityPull | undefined;
   private readonly table: MembershipTable;
   private readonly view$: BehaviorSubject<MembershipView>;
   private readonly changes = new Subject<MembershipChange>();
@@ -127,26 +164,47 @@ class MembershipPipeline implements Membership {
   private readonly scheduler: SchedulerLike;
   private readonly logger: Logger;
   private readonly selfPkiId: Buffer;
+  private readonly identity: Uint8Array;
+  private readonly signer: MessageSigner;
+  private readonly selfOrg: string;
+  private readonly internalEndpoint: string;
+  /** Bootstrap endpoints that have not answered a MembershipRequest yet, with the nonce last sent. */
+  private readonly unanswered = new Map<string, string>();
+  private readonly certUntil: number;
+  private readonly propagatePeers: number;
+  private readonly random: () => number;
+  private lastAlive: SignedMessage | undefined;
   private seqNum = Long.UZERO;
   private stopped = false;
-  private counters = { sent: 0, received: 0, invalid: 0 };
+  private counters = { sent: 0, received: 0, invalid: 0, unknownIdentity: 0, relayed: 0 };
 
   constructor(
     private readonly comm: Comm,
-    private readonly options: MembershipOptions,
+    options: MembershipOptions,
   ) {
     this.scheduler = options.scheduler ?? asyncScheduler;
     this.logger = options.logger ?? silentLogger;
-    this.verifier = options.verifier ?? defaultVerifier(options.self);
+    this.random = options.random ?? Math.random;
+    this.verifier = options.verifier ?? comm.identityMapper;
     this.selfPkiId = comm.getPKIid();
-    if (!this.verifier.pkiIdOf(options.self.identity).equals(this.selfPkiId)) {
+    this.identity = options.self?.identity ?? comm.identity;
+    this.signer = options.self?.signer ?? comm.signer;
+    if (!this.verifier.pkiIdOf(this.identity).equals(this.selfPkiId)) {
       throw new TypeError("membership: self.identity is not the comm's identity (PKI-IDs differ)");
     }
+    this.selfOrg = mspIdOf(this.identity) ?? '';
+    this.internalEndpoint = options.internalEndpoint ?? (comm.internalEndpoint || comm.endpoint);
+    const bootstrap = [...new Set(options.bootstrap ?? [])].filter((e) => e !== comm.endpoint && e !== this.internalEndpoint);
+    for (const endpoint of bootstrap) this.unanswered.set(endpoint, '');
+    this.propagatePeers = options.propagatePeers ?? 3;
+    this.certUntil = this.scheduler.now() + (options.publishCertPeriodMs ?? 10_000);
     this.incNum = options.incNum === undefined ? nanoTime() : Long.fromValue(options.incNum).toUnsigned();
     const expirationMs = options.aliveExpirationMs ?? 25_000;
+    const bootstrapEndpoints = new Set(bootstrap);
     this.table = new MembershipTable(this.selfPkiId, {
       expirationMs,
       ...(options.purgeAfterMs !== undefined ? { purgeAfterMs: options.purgeAfterMs } : {}),
+      keep: (m) => bootstrapEndpoints.has(m.endpoint) || bootstrapEndpoints.has(m.externalEndpoint ?? ''),
     });
     this.view$ = new BehaviorSubject<MembershipView>(this.table.view());
     this.members$ = this.view$.asObservable();
@@ -154,6 +212,18 @@ class MembershipPipeline implements Membership {
       map((v) => v.alive),
       distinctUntilChanged(),
     );
+    if (options.identityPull !== false) {
+      this.identityPull = createIdentityPull(comm, this.alive$, {
+        ...(typeof options.identityPull === 'object' ? options.identityPull : {}),
+        mapper: this.verifier,
+        identity: this.identity,
+        signer: this.signer,
+        scheduler: this.scheduler,
+        logger: this.logger,
+        random: this.random,
+      });
+      this.subscription.add(() => this.identityPull?.stop());
+    }
 
     const received$ = comm.accept(isMembershipMessage).pipe(mergeMap((m) => this.onReceived(m)));
     const dead$ = comm.presumedDead$.pipe(map((pkiId): MembershipEvent => ({ type: 'presumed-dead', pkiId })));
@@ -173,11 +243,8 @@ class MembershipPipeline implements Membership {
           complete: () => this.stop(),
         }),
     );
-    this.subscription.add(
-      timer(options.aliveIntervalMs ?? 5_000, options.aliveIntervalMs ?? 5_000, this.scheduler).subscribe(() =>
-        this.sendAlive(),
-      ),
-    );
+    const aliveMs = options.aliveIntervalMs ?? 5_000;
+    this.subscription.add(timer(aliveMs, aliveMs, this.scheduler).subscribe(() => this.sendAlive()));
     this.subscription.add(
       timer(0, options.reconnectIntervalMs ?? expirationMs, this.scheduler).subscribe(() => this.sendRequests()),
     );
@@ -199,43 +266,75 @@ class MembershipPipeline implements Membership {
     this.view$.complete();
   }
 
-  /** A fresh alive message of ours (seq_num + 1). */
+  /**
+   * A fresh alive message of ours (seq_num + 1): our identity embedded during publishCertPeriod,
+   * our internal endpoint in the secret envelope.
+   */
   private ownAlive(): SignedMessage {
     this.seqNum = this.seqNum.add(1);
+    const withIdentity = this.scheduler.now() < this.certUntil;
     return createAliveMessage(
       {
         pkiId: this.selfPkiId,
         endpoint: this.comm.endpoint,
-        identity: this.options.self.identity,
+        ...(withIdentity ? { identity: this.identity } : {}),
+        ...(this.internalEndpoint ? { internalEndpoint: this.internalEndpoint } : {}),
         incNum: this.incNum,
         seqNum: this.seqNum,
       },
-      this.options.self.signer,
+      this.signer,
     );
   }
 
+  /** Our alive message to `propagatePeers` random alive members (Fabric gossips it, never to the dead). */
   private sendAlive(): void {
     const alive = this.table.view().alive;
-    if (alive.length > 0) this.send(this.ownAlive(), alive.map(toPeer));
+    if (alive.length === 0) return;
+    const message = this.ownAlive();
+    this.lastAlive = message;
+    const self: Member = this.selfMember();
+    for (const target of selectPeers(alive, this.propagatePeers, (m) => !this.disclosable(self, m), this.random)) {
+      this.send(this.conceal(message, target), [toPeer(target)]);
+    }
   }
 
-  /** MembershipRequests to bootstrap peers not yet alive and to dead members. */
+  /** Relays an alive message received directly, new to us, to others (not its sender, not its subject). */
+  private relay(m: ReceivedMessage, member: Member): void {
+    const targets = selectPeers(
+      this.table.view().alive,
+      this.propagatePeers,
+      (t) => t.pkiId.equals(member.pkiId) || t.pkiId.equals(m.connectionInfo.pkiId) || !this.disclosable(member, t),
+      this.random,
+    );
+    for (const target of targets) {
+      this.send(this.conceal(m.signedMessage, target), [toPeer(target)]);
+      this.counters.relayed++;
+    }
+  }
+
+  /**
+   * MembershipRequests: to bootstrap peers that never answered (random nonce, until one answers,
+   * as Fabric's Connect) and to dead members (nonce 0, Fabric's reconnect to the dead).
+   */
   private sendRequests(): void {
     const view = this.table.view();
-    const aliveEndpoints = new Set(view.alive.map((m) => m.endpoint));
-    const targets: RemotePeer[] = view.dead.map(toPeer);
-    for (const endpoint of new Set(this.options.bootstrap ?? [])) {
-      if (endpoint !== this.comm.endpoint && !aliveEndpoints.has(endpoint) && !view.dead.some((m) => m.endpoint === endpoint)) {
-        targets.push({ endpoint });
-      }
+    const targets: Array<{ peer: RemotePeer; nonce: Long }> = [];
+    for (const endpoint of this.unanswered.keys()) {
+      const nonce = randomNonce();
+      this.unanswered.set(endpoint, nonce.toString());
+      targets.push({ peer: { endpoint }, nonce });
+    }
+    for (const member of view.dead) {
+      if (!this.unanswered.has(member.endpoint)) targets.push({ peer: toPeer(member), nonce: Long.UZERO });
     }
     if (targets.length === 0) return;
-    const request: GossipMessageInit = {
-      nonce: randomNonce(),
-      tag: gossip.GossipMessage.Tag.EMPTY,
-      memReq: { selfInformation: this.ownAlive().envelope, known: this.table.list().map((e) => e.member.pkiId) },
-    };
-    this.send(SignedMessage.create(request), targets);
+    const alive = this.ownAlive();
+    for (const { peer, nonce } of targets) {
+      // Bootstrap peers are of our organization by Fabric's rules: they get the secret envelope.
+      const selfInformation = peer.pkiId ? this.conceal(alive, this.memberAt(peer.pkiId)).envelope : alive.envelope;
+      const request: GossipMessageInit = { nonce, tag: gossip.GossipMessage.Tag.EMPTY, memReq: { selfInformation, known: [] } };
+      this.send(SignedMessage.create(request), [peer]);
+    }
   }
 
   private send(message: SignedMessage, peers: RemotePeer[]): void {
@@ -247,51 +346,127 @@ class MembershipPipeline implements Membership {
     }
   }
 
-  /** The events a received membership message carries; answers MembershipRequests. */
+  /** The events a received membership message carries; answers MembershipRequests, relays alive messages. */
   private onReceived(m: ReceivedMessage): Observable<MembershipEvent> {
     const msg = m.message;
     switch (msg.content) {
-      case 'aliveMsg':
-        return this.check(m.signedMessage);
-      case 'memReq': {
-        this.respond(m);
-        const self = msg.memReq?.selfInformation;
-        return self ? this.check(SignedMessage.fromEnvelope(self)) : EMPTY;
+      case 'aliveMsg': {
+        const event = this.check(m.signedMessage, m);
+        if (event) this.relay(m, event.member);
+        return event ? of(event) : EMPTY;
       }
-      case 'memRes':
-        return merge(...(msg.memRes?.alive ?? []).map((e) => this.check(SignedMessage.fromEnvelope(e))));
+      case 'memReq': {
+        const self = msg.memReq?.selfInformation;
+        if (!self) return EMPTY;
+        const selfMessage = SignedMessage.fromEnvelope(self);
+        // Fabric: the self information must be the alive message of the peer that sent the request.
+        if (!sameSender(selfMessage, m)) {
+          this.counters.invalid++;
+          this.logger.debug({}, "membership: MembershipRequest whose self information is not its sender's");
+          return EMPTY;
+        }
+        const event = this.check(selfMessage, m);
+        const requester = event?.member ?? this.table.get(m.connectionInfo.pkiId)?.member;
+        if (requester) this.respond(m, requester, event);
+        return event ? of(event) : EMPTY;
+      }
+      case 'memRes': {
+        const nonce = Long.fromValue(msg.nonce ?? 0).toUnsigned().toString();
+        for (const [endpoint, sent] of this.unanswered) if (sent === nonce) this.unanswered.delete(endpoint);
+        const events: MembershipEvent[] = [];
+        for (const envelope of msg.memRes?.alive ?? []) {
+          const event = this.check(SignedMessage.fromEnvelope(envelope), m);
+          if (event) events.push(event);
+        }
+        // Dead members we never heard of are learned as dead, so that we reconnect to them.
+        for (const envelope of msg.memRes?.dead ?? []) {
+          const event = this.check(SignedMessage.fromEnvelope(envelope), m);
+          if (event && !this.table.get(event.member.pkiId)) events.push({ ...event, type: 'listed-dead' });
+        }
+        return events.length > 0 ? from(events) : EMPTY;
+      }
       default:
         return EMPTY;
     }
   }
 
-  /** An alive event for a valid alive message that is not stale; nothing otherwise. */
-  private check(message: SignedMessage): Observable<MembershipEvent> {
-    this.counters.received++;
+  /** An alive event for a valid alive message that is not stale; undefined otherwise. */
+  private check(message: SignedMessage, via: ReceivedMessage): Extract<MembershipEvent, { type: 'alive' }> | undefined {
+    let pkiId: Uint8Array | null | undefined;
     try {
       const alive = message.message.aliveMsg;
-      const pkiId = alive?.membership?.pkiId;
+      pkiId = alive?.membership?.pkiId;
       const ts = alive?.timestamp;
-      // Cheap test first: a stale or replayed message is not worth a signature check.
+      // Cheap test first: a stale or replayed message (or our own) is not worth a signature check.
       if (pkiId && ts && this.table.isStale(pkiId, { incNum: Long.fromValue(ts.incNum ?? 0), seqNum: Long.fromValue(ts.seqNum ?? 0) })) {
-        return EMPTY;
+        return undefined;
       }
+      this.counters.received++;
       const member = verifyAliveMessage(message, this.verifier);
-      return of({ type: 'alive', member, message });
+      return { type: 'alive', member, message };
     } catch (err: unknown) {
+      if (err instanceof UnknownIdentityError) {
+        // Not a forgery: we do not know this identity yet. The peer that sent it must know it.
+        this.counters.unknownIdentity++;
+        this.identityPull?.pullNow([{ endpoint: via.connectionInfo.endpoint, pkiId: via.connectionInfo.pkiId }]);
+        return undefined;
+      }
       this.counters.invalid++;
       this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'membership: alive message refused');
-      return EMPTY;
+      return undefined;
     }
   }
 
-  private respond(m: ReceivedMessage): void {
-    const alive = [this.ownAlive().envelope];
+  /**
+   * Answers a MembershipRequest as Fabric does: outer nonce = the request's, tag EMPTY, unsigned;
+   * alive = the requester's alive message as it signed it, the other alive members', ours last;
+   * dead = the dead members'. What the requester may see follows Fabric's disclosure rules.
+   */
+  private respond(m: ReceivedMessage, requester: Member, event: MembershipEvent | undefined): void {
+    const requesterEntry = event?.type === 'alive' ? event.message : this.table.get(requester.pkiId)?.message;
+    const alive: gossip.IEnvelope[] = [];
     const dead: gossip.IEnvelope[] = [];
-    for (const entry of this.table.list()) (entry.status === 'alive' ? alive : dead).push(entry.message.envelope);
-    void m
-      .respond({ nonce: m.message.nonce, tag: gossip.GossipMessage.Tag.EMPTY, memRes: { alive, dead } })
-      .catch(() => undefined);
+    if (requesterEntry) alive.push(this.conceal(requesterEntry, requester).envelope);
+    for (const entry of this.table.list()) {
+      if (entry.member.pkiId.equals(requester.pkiId) || !this.disclosable(entry.member, requester)) continue;
+      (entry.status === 'alive' ? alive : dead).push(this.conceal(entry.message, requester).envelope);
+    }
+    this.lastAlive ??= this.ownAlive();
+    alive.push(this.conceal(this.lastAlive, requester).envelope);
+    const response: GossipMessageInit = { nonce: m.message.nonce, tag: gossip.GossipMessage.Tag.EMPTY, memRes: { alive, dead } };
+    this.counters.sent++;
+    void m.respond(response).catch(() => undefined);
+  }
+
+  private selfMember(): Member {
+    return {
+      pkiId: this.selfPkiId,
+      endpoint: this.internalEndpoint || this.comm.endpoint,
+      externalEndpoint: this.comm.endpoint,
+      internalEndpoint: this.internalEndpoint,
+      identity: this.identity,
+      time: { incNum: this.incNum, seqNum: this.seqNum },
+    };
+  }
+
+  /** The member of a PKI-ID, if known. */
+  private memberAt(pkiId: Uint8Array): Member | undefined {
+    return this.table.get(pkiId)?.member;
+  }
+
+  /** Whether an alive message about `subject` may go to `target` (Fabric's disclosure rules). */
+  private disclosable(subject: Member, target: Member): boolean {
+    return mayDisclose({
+      selfOrg: this.selfOrg,
+      memberOrg: mspIdOf(subject.identity),
+      memberHasExternalEndpoint: (subject.externalEndpoint ?? subject.endpoint) !== '',
+      targetOrg: mspIdOf(target.identity),
+    });
+  }
+
+  /** The message as `target` may get it: no secret envelope outside our organization. */
+  private conceal(message: SignedMessage, target: Member | undefined): SignedMessage {
+    return concealFor(message, this.selfOrg, target ? mspIdOf(target.identity) : undefined);
   }
 }
 
@@ -304,13 +479,18 @@ function isMembershipMessage(m: ReceivedMessage): boolean {
   }
 }
 
-function toPeer(member: Member): RemotePeer {
-  return { endpoint: member.endpoint, pkiId: member.pkiId };
+/** Whether an alive message is about the peer at the other end of the connection. */
+function sameSender(message: SignedMessage, m: ReceivedMessage): boolean {
+  try {
+    const pkiId = message.message.aliveMsg?.membership?.pkiId;
+    return pkiId !== undefined && pkiId !== null && Buffer.from(pkiId).equals(m.connectionInfo.pkiId);
+  } catch {
+    return false;
+  }
 }
 
-function defaultVerifier(self: MembershipOptions['self']): AliveVerifier {
-  if (!self.msp) throw new TypeError('membership: pass a verifier, or a self with its msp, to check alive messages');
-  return new MspIdentityMapper(new MspManager([self.msp]));
+function toPeer(member: Member): RemotePeer {
+  return { endpoint: member.endpoint, pkiId: member.pkiId };
 }
 
 /** Now in nanoseconds since the epoch, as Fabric's inc_num. */

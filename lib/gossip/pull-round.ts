@@ -54,6 +54,11 @@ export interface PullRoundContext {
   /** Wait for updates after the requests (Fabric's requestWaitTime). */
   readonly requestWaitMs: number;
   readonly msgType?: gossip.PullMsgType;
+  /**
+   * How digests travel as bytes: 'utf8' for the textual digests of data messages (default),
+   * 'hex' when a digest string is the hex of raw bytes (identity pull: 32-byte PKI-IDs).
+   */
+  readonly digestEncoding?: BufferEncoding;
   /** A fresh random uint64 per peer per round. Default: 8 random bytes. */
   readonly nonce?: () => Long;
   /** Random numbers in [0, 1) to choose which peer each missing item is requested from. */
@@ -78,6 +83,7 @@ export function pullRound(ctx: PullRoundContext): Observable<PulledItem> {
   const scheduler = ctx.scheduler ?? asyncScheduler;
   const random = ctx.random ?? Math.random;
   const msgType = ctx.msgType ?? gossip.PullMsgType.BLOCK_MSG;
+  const encoding = ctx.digestEncoding ?? 'utf8';
   return defer(() => {
     if (ctx.peers.length === 0) return EMPTY;
     const newNonce = ctx.nonce ?? randomNonce;
@@ -106,7 +112,7 @@ export function pullRound(ctx: PullRoundContext): Observable<PulledItem> {
       for (const reply of digests) {
         const key = nonceKey(reply.message.dataDig!.nonce);
         for (const raw of reply.message.dataDig!.digests ?? []) {
-          const digest = Buffer.from(raw).toString('utf8');
+          const digest = Buffer.from(raw).toString(encoding);
           if (!ctx.lacks(digest)) continue;
           const list = offers.get(digest) ?? [];
           if (!list.includes(key)) list.push(key);
@@ -150,7 +156,7 @@ export function pullRound(ctx: PullRoundContext): Observable<PulledItem> {
       const requests$ = defer(() => {
         for (const [key, set] of wanted) {
           const { peer, nonce } = byNonce.get(key)!;
-          const digests = [...set].map((d) => Buffer.from(d, 'utf8'));
+          const digests = [...set].map((d) => Buffer.from(d, encoding));
           ctx.send(peer, { nonce: 0, dataReq: { nonce, digests, msgType } });
         }
         return EMPTY;

@@ -41,9 +41,13 @@ export interface PullOptions {
   readonly requestWaitMs?: number;
   /** How messages are keyed; must match the Push sharing the store. Default: payloadDigest. */
   readonly digestOf?: DigestFn;
-  /** The channel pull messages carry (tag CHAN_AND_ORG); others' are ignored. Default: none. */
+  /**
+   * The channel pull messages carry; others' are ignored. Block pull messages are tagged
+   * CHAN_AND_ORG as Fabric requires; a Fabric peer only answers those of a channel it joined.
+   * Default: none (rxgossip peers only).
+   */
   readonly channel?: Uint8Array;
-  /** The msg_type of pull messages. Default BLOCK_MSG. */
+  /** The msg_type of pull messages: only pull messages of this type are answered. Default BLOCK_MSG. */
   readonly msgType?: gossip.PullMsgType;
   /** Checks a pulled message before it is stored and delivered; false drops it. Must not throw. */
   readonly validate?: (message: SignedMessage, from: ConnectionInfo) => boolean;
@@ -262,29 +266,34 @@ class PullPipeline implements Pull {
     }
   }
 
-  /** Puts a pull message in a GossipMessage with our channel and tag. */
+  /**
+   * Puts a pull message in a GossipMessage with our channel and the tag Fabric requires of its
+   * msg_type (IsTagLegal): CHAN_AND_ORG for block pull, EMPTY for identity pull. Fabric drops a
+   * block-pull message with any other tag as illegal.
+   */
   private wrap(content: GossipMessageInit): SignedMessage {
-    const channelled = this.channel.length > 0;
-    return SignedMessage.create({
-      ...content,
-      nonce: 0,
-      channel: this.channel,
-      tag: channelled ? gossip.GossipMessage.Tag.CHAN_AND_ORG : gossip.GossipMessage.Tag.EMPTY,
-    });
+    return SignedMessage.create({ ...content, nonce: 0, channel: this.channel, tag: pullTag(this.msgType) });
   }
 
+  /** A pull message of our msg_type and channel: Hellos of another kind (identity pull) are not ours. */
   private isOurs(m: ReceivedMessage, ...contents: string[]): boolean {
     try {
       const msg = m.message;
+      if (msg.content === undefined || !contents.includes(msg.content)) return false;
+      const pull = msg.hello ?? msg.dataDig ?? msg.dataReq ?? msg.dataUpdate;
       return (
-        msg.content !== undefined &&
-        contents.includes(msg.content) &&
+        (pull?.msgType ?? gossip.PullMsgType.UNDEFINED) === this.msgType &&
         Buffer.compare(msg.channel ?? new Uint8Array(0), this.channel) === 0
       );
     } catch {
       return false;
     }
   }
+}
+
+/** The tag Fabric requires of a pull message of `msgType`. */
+export function pullTag(msgType: gossip.PullMsgType): gossip.GossipMessage.Tag {
+  return msgType === gossip.PullMsgType.IDENTITY_MSG ? gossip.GossipMessage.Tag.EMPTY : gossip.GossipMessage.Tag.CHAN_AND_ORG;
 }
 
 /** Most Hello nonces remembered at once (the oldest is forgotten first). */

@@ -29,6 +29,11 @@ export interface IdentityMapper {
    * SignatureError when the signature does not verify.
    */
   verifyByIdentity(identity: Uint8Array, signature: Uint8Array, message: Uint8Array): void;
+  /**
+   * Whether an identity is stored under `pkiId`, without counting as a use of it (see
+   * MspIdentityMapper's usage threshold). Optional: callers fall back to `get`.
+   */
+  has?(pkiId: Uint8Array): boolean;
   /** Forgets the identity stored under `pkiId`, if any. */
   delete(pkiId: Uint8Array): void;
   /** How many identities are stored. */
@@ -39,24 +44,33 @@ export interface IdentityMapper {
 export interface MspIdentityMapperOptions {
   /** The clock used for expiry checks; defaults to the system clock. */
   now?: () => Date;
+  /**
+   * An identity not used (looked up, or verified against) for this long is forgotten, as Fabric's
+   * identity mapper purges identities unused for an hour; the local peer's never is. Default 1 h.
+   */
+  usageThresholdMs?: number;
 }
 
 interface Entry {
   readonly identity: Uint8Array;
   readonly validated: ValidatedIdentity;
+  /** When it was last looked up or verified against (ms since the epoch). */
+  lastUsed: number;
 }
 
 /**
  * The MSP-based mapper Fabric peers use: PKI-ID = SHA-256(mspid || id_bytes), identities
- * validated by an MspManager before they are stored, and dropped once they expire (checked
- * whenever they are accessed). The local peer's own identity, if given, is stored at
- * construction and survives `delete`, as in Fabric.
+ * validated by an MspManager before they are stored, and dropped once their certificate expires
+ * or once unused for `usageThresholdMs` (checked whenever they are accessed: no timer). The local
+ * peer's own identity, if given, is stored at construction, never purged and survives `delete`,
+ * as in Fabric.
  */
 export class MspIdentityMapper implements IdentityMapper {
   readonly #msp: MspManager;
   readonly #now: () => Date;
   readonly #entries = new Map<string, Entry>();
   readonly #selfKey: string | undefined;
+  readonly #usageThresholdMs: number;
 
   /**
    * Throws IdentityError when `self` is given but its identity is not trusted by `msp` or does
@@ -69,6 +83,7 @@ export class MspIdentityMapper implements IdentityMapper {
   ) {
     this.#msp = msp;
     this.#now = options.now ?? (() => new Date());
+    this.#usageThresholdMs = options.usageThresholdMs ?? 60 * 60 * 1000;
     if (self !== undefined) {
       this.put(self.pkiId, self.identity);
       this.#selfKey = keyOf(self.pkiId);
@@ -83,11 +98,21 @@ export class MspIdentityMapper implements IdentityMapper {
         `PKI-ID does not match identity: got ${keyOf(pkiId)}, the identity's is ${validated.pkiId.toString('hex')}`,
       );
     }
-    this.#entries.set(keyOf(pkiId), { identity: Uint8Array.from(identity), validated });
+    const now = this.#now().getTime();
+    const known = this.#lookup(keyOf(pkiId), now);
+    if (known && Buffer.from(known.identity).equals(identity)) {
+      known.lastUsed = now;
+      return;
+    }
+    this.#entries.set(keyOf(pkiId), { identity: Uint8Array.from(identity), validated, lastUsed: now });
   }
 
   get(pkiId: Uint8Array): Uint8Array | undefined {
-    return this.#lookup(keyOf(pkiId))?.identity;
+    return this.#use(keyOf(pkiId))?.identity;
+  }
+
+  has(pkiId: Uint8Array): boolean {
+    return this.#lookup(keyOf(pkiId), this.#now().getTime()) !== undefined;
   }
 
   pkiIdOf(identity: Uint8Array): Buffer {
@@ -96,7 +121,7 @@ export class MspIdentityMapper implements IdentityMapper {
 
   verify(pkiId: Uint8Array, signature: Uint8Array, message: Uint8Array): void {
     const key = keyOf(pkiId);
-    const entry = this.#lookup(key);
+    const entry = this.#use(key);
     if (entry === undefined) throw new SignatureError(`unknown PKI-ID ${key}: no identity to verify the signature with`);
     verifySignature(entry.validated.publicKey, message, signature);
   }
@@ -113,17 +138,24 @@ export class MspIdentityMapper implements IdentityMapper {
 
   get size(): number {
     const now = this.#now().getTime();
-    for (const [key, entry] of this.#entries) {
-      if (entry.validated.notAfter.getTime() < now) this.#entries.delete(key);
-    }
+    for (const key of [...this.#entries.keys()]) this.#lookup(key, now);
     return this.#entries.size;
   }
 
-  /** The entry under `key`, dropping it if it has expired since it was stored. */
-  #lookup(key: string): Entry | undefined {
+  /** The entry under `key`, now used. */
+  #use(key: string): Entry | undefined {
+    const now = this.#now().getTime();
+    const entry = this.#lookup(key, now);
+    if (entry !== undefined) entry.lastUsed = now;
+    return entry;
+  }
+
+  /** The entry under `key`, dropping it if it has expired or gone unused since it was stored. */
+  #lookup(key: string, now: number): Entry | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    if (entry.validated.notAfter.getTime() < this.#now().getTime()) {
+    const unused = key !== this.#selfKey && now - entry.lastUsed > this.#usageThresholdMs;
+    if (entry.validated.notAfter.getTime() < now || unused) {
       this.#entries.delete(key);
       return undefined;
     }

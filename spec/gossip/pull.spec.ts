@@ -22,6 +22,7 @@ const A = peer('A');
 const B = peer('B');
 const dataMessage = (text: string) => SignedMessage.create({ dataMsg: { payload: { seqNum: 1, data: Buffer.from(text) } } });
 const textOf = (m: SignedMessage) => Buffer.from(m.message.dataMsg!.payload!.data!).toString();
+const BLOCK = gossip.PullMsgType.BLOCK_MSG;
 const utf8 = (digests: Iterable<Uint8Array>) => [...digests].map((d) => Buffer.from(d).toString());
 
 describe('pull (virtual time, in-memory comm)', () => {
@@ -35,8 +36,9 @@ describe('pull (virtual time, in-memory comm)', () => {
     ts.run(() => {
       const pull = createPull(comm, of([]), { store, digestWaitMs: 10, requestWaitMs: 15, scheduler: ts });
       const from = (p: RemotePeer) => connectionInfo(p.pkiId!);
-      const request = (nonce: number) => ({ dataReq: { nonce, digests: [Buffer.from(digest), Buffer.from('unknown')] } });
-      ts.schedule(() => comm.receive({ hello: { nonce: 7 } }, from(A)), 1);
+      const request = (nonce: number) => ({ dataReq: { nonce, digests: [Buffer.from(digest), Buffer.from('unknown')], msgType: BLOCK } });
+      ts.schedule(() => comm.receive({ hello: { nonce: 9, msgType: gossip.PullMsgType.IDENTITY_MSG } }, from(A)), 0); // identity pull: not ours
+      ts.schedule(() => comm.receive({ hello: { nonce: 7, msgType: BLOCK } }, from(A)), 1);
       ts.schedule(() => comm.receive(request(7), from(B)), 3); // B did not say hello
       ts.schedule(() => comm.receive(request(8), from(A)), 4); // nobody said hello with 8
       ts.schedule(() => comm.receive(request(7), from(A)), 5); // answered
@@ -49,6 +51,8 @@ describe('pull (virtual time, in-memory comm)', () => {
     assert.equal(Number(dig.nonce), 7);
     assert.deepEqual(utf8(dig.digests ?? []), [digest]);
     assert.equal(dig.msgType, gossip.PullMsgType.BLOCK_MSG);
+    // Fabric drops block-pull messages not tagged CHAN_AND_ORG as illegal.
+    for (const r of comm.responded) assert.equal(r.message.message.tag, gossip.GossipMessage.Tag.CHAN_AND_ORG);
     const update = comm.responded[1]!.message.message.dataUpdate!;
     assert.equal(Number(update.nonce), 7);
     assert.equal(update.data?.length, 1);
@@ -80,13 +84,14 @@ describe('pull (virtual time, in-memory comm)', () => {
         b: '1:0',
       });
       const from = connectionInfo(A.pkiId!);
-      ts.schedule(() => comm.receive({ dataDig: { nonce: 100, digests: [Buffer.from(digest)] } }, from), 22);
-      ts.schedule(() => comm.receive({ dataUpdate: { nonce: 100, data: [missing.envelope] } }, from), 25);
+      ts.schedule(() => comm.receive({ dataDig: { nonce: 100, digests: [Buffer.from(digest)], msgType: BLOCK } }, from), 22);
+      ts.schedule(() => comm.receive({ dataUpdate: { nonce: 100, data: [missing.envelope], msgType: BLOCK } }, from), 25);
       ts.schedule(() => pull.stop(), 100);
     });
     const sent = comm.sent.map((s) => `${s.at} ${s.message.message.content}→${s.peers.map((p) => p.endpoint).join('+')}`);
     assert.deepEqual(sent, ['20 hello→A:7051', '22 dataReq→A:7051', '40 hello→A:7051', '60 hello→A:7051', '80 hello→A:7051']);
     assert.equal(Number(comm.sent[1]!.message.message.dataReq!.nonce), 100);
+    for (const s of comm.sent) assert.equal(s.message.message.tag, gossip.GossipMessage.Tag.CHAN_AND_ORG);
     assert.equal(store.has(digest), true);
   });
 

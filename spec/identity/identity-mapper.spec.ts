@@ -106,7 +106,7 @@ describe('MspIdentityMapper', () => {
 
   it('drops identities once they expire', () => {
     let now = VALID_AT;
-    const mapper = new MspIdentityMapper(msp(), undefined, { now: () => now });
+    const mapper = new MspIdentityMapper(msp(), undefined, { now: () => now, usageThresholdMs: Infinity });
     mapper.put(pki('peer1'), identityBin('peer1'));
     mapper.put(pki('peer2'), identityBin('peer2'));
     const message = Buffer.from('m');
@@ -119,6 +119,25 @@ describe('MspIdentityMapper', () => {
     assert.equal(mapper.get(pki('peer2')), undefined);
     assert.equal(mapper.size, 0);
     assert.throws(() => mapper.put(pki('peer1'), identityBin('peer1')), isIdentityError(/expired/));
+  });
+
+  it('forgets identities unused for the usage threshold (Fabric: an hour), never its own', () => {
+    let now = VALID_AT;
+    const later = (ms: number) => (now = new Date(now.getTime() + ms));
+    const own = { pkiId: pki('peer0'), identity: identityBin('peer0') };
+    const mapper = new MspIdentityMapper(msp(), own, { now: () => now });
+    mapper.put(pki('peer1'), identityBin('peer1'));
+    mapper.put(pki('peer2'), identityBin('peer2'));
+    later(40 * 60_000);
+    assert.ok(mapper.get(pki('peer1')), 'a lookup is a use');
+    assert.equal(mapper.has(pki('peer2')), true, 'has() is not a use');
+    later(40 * 60_000); // peer1 used 40 min ago, peer2 80 min ago
+    assert.ok(mapper.get(pki('peer1')));
+    assert.equal(mapper.has(pki('peer2')), false);
+    assert.equal(mapper.get(pki('peer2')), undefined);
+    later(2 * 60 * 60_000);
+    assert.equal(mapper.size, 1, 'only our own identity is left');
+    assert.ok(mapper.get(own.pkiId));
   });
 
   it('keeps its own identity on delete', () => {
