@@ -117,3 +117,10 @@ export class PeerDirError extends GossipError {
     super(message, status.FAILED_PRECONDITION, options);
   }
 }
+
+/** The live page's built assets (lib/ui/assets, made by `npm run build:ui`) are missing. */
+export class UiAssetsMissingError extends GossipError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, status.FAILED_PRECONDITION, options);
+  }
+}
