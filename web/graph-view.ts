@@ -24,7 +24,6 @@ export class GraphView {
     this.cy = cytoscape({
       container,
       boxSelectionEnabled: false,
-      wheelSensitivity: 0.3,
       style: [
         {
           selector: 'node',

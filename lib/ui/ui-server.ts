@@ -46,6 +46,18 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Everything comes from this server: no inline script, nothing from elsewhere. The one inline
+ * style allowed, by its hash, is the rule cytoscape injects (`position: relative` on its container).
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "style-src 'self' 'sha256-pgvDUBa4IjFA2yuSJ2cqcyxmNYJMborsd0ORcRv9vw8='",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** The header the page sends with control requests; a cross-site form cannot set it. */
 export const CONTROL_HEADER = 'x-rxgossip-control';
 
@@ -109,6 +121,7 @@ export async function serveUi(source: TopologySource, options: UiServerOptions =
         return json(res, 409, { ok: false, error: err instanceof Error ? err.message : String(err) });
       }
     }
+    if (path === '/favicon.ico') return void res.writeHead(204).end();
     const asset = assets.get(path === '/index.html' ? '/' : path);
     if (!asset && path !== '/events' && path !== '/api/topology') return text(res, 404, 'not found\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
@@ -117,8 +130,7 @@ export async function serveUi(source: TopologySource, options: UiServerOptions =
         'content-type': asset.contentType,
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
-        // Everything comes from this server: no inline script, nothing from elsewhere.
-        'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; frame-ancestors 'none'",
+        'content-security-policy': CONTENT_SECURITY_POLICY,
       });
       res.end(req.method === 'HEAD' ? undefined : asset.body);
       return;
