@@ -36,7 +36,9 @@ function showTopology(snapshot: TopologySnapshot): void {
   summary.dataset.alive = String(alive);
   summary.dataset.dead = String(dead);
   const expiry = snapshot.aliveExpirationMs !== undefined ? ` · dead after ${snapshot.aliveExpirationMs / 1000} s of silence` : '';
-  summary.textContent = `${alive} alive · ${dead} dead · ${snapshot.edges.length} connection(s)${expiry}`;
+  // Both ends report a connection: count each pair once.
+  const connections = new Set(snapshot.edges.map((e) => [e.from, e.to].sort().join('~'))).size;
+  summary.textContent = `${alive} alive · ${dead} dead · ${connections} connection(s)${expiry}`;
   graph.update(snapshot);
   table.update(snapshot);
   dissemination.topology(snapshot);

@@ -14,3 +14,4 @@ export type {
 export { createPeerTopology, type PeerTopology, type PeerTopologyOptions } from './peer-topology.js';
 export { serveUi, CONTROL_HEADER, type UiServer, type UiServerOptions, type UiServerStats } from './ui-server.js';
 export { RateMeter } from './rate-meter.js';
+export { mergeSnapshots, type MergeOptions, type PeerReport } from './merge-snapshots.js';
