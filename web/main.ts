@@ -59,4 +59,14 @@ events.addEventListener('hello', (e) => {
   document.body.classList.toggle('controls', controls);
 });
 events.addEventListener('topology', (e) => showTopology(JSON.parse((e as MessageEvent<string>).data) as TopologySnapshot));
-events.addEventListener('delivery', (e) => dissemination.add(JSON.parse((e as MessageEvent<string>).data) as DeliveryEvent));
+const skippedNote = byId('skipped');
+let skipped = 0;
+events.addEventListener('deliveries', (e) => {
+  const batch = JSON.parse((e as MessageEvent<string>).data) as { items: DeliveryEvent[]; skipped: number };
+  for (const d of batch.items) dissemination.add(d);
+  // The server sends at most a few thousand arrivals a second; say how many it left out.
+  if (batch.skipped > 0) {
+    skipped += batch.skipped;
+    skippedNote.textContent = `(${skipped} arrivals not shown: too many to draw)`;
+  }
+});

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Subscription, firstValueFrom, map, merge, of, timeout, type Observable } from 'rxjs';
+import { Subscription, bufferTime, filter, firstValueFrom, map, merge, of, timeout, type Observable } from 'rxjs';
 import type { Logger } from '../comm/logger.js';
 import { pipeServerSentEvents, type ServerSentEvent } from './server-sent-events.js';
 import type { PeerControls, TopologySource } from './topology.js';
@@ -17,6 +17,13 @@ export interface UiServerOptions {
    * exist (404) and the page shows no buttons.
    */
   readonly controls?: PeerControls;
+  /**
+   * Deliveries go out in batches this often (default 100 ms), at most `maxDeliveriesPerBatch`
+   * (default 500) each: a busy network must not swamp the browser. What a batch leaves out is
+   * counted in its `skipped` field, and shown.
+   */
+  readonly deliveryBatchMs?: number;
+  readonly maxDeliveriesPerBatch?: number;
   /** SSE heartbeat period. Default 15 s. */
   readonly heartbeatMs?: number;
   /** Where the built assets are (default: ./assets/ next to this module). */
@@ -66,8 +73,8 @@ export const CONTROL_HEADER = 'x-rxgossip-control';
  *
  * - `GET /` and `/assets/*`: the page, from files built into the package (no CDN);
  * - `GET /events`: Server-Sent Events: `hello` (whether controls exist), then `topology`
- *   snapshots and `delivery` events, each stream a subscription to the source's Observables that
- *   ends when the client leaves or the server closes;
+ *   snapshots and `deliveries` batches (`{ items: DeliveryEvent[], skipped }`), each stream a
+ *   subscription to the source's Observables that ends when the client leaves or the server closes;
  * - `GET /api/topology`: the current snapshot as JSON;
  * - `POST /api/peers/<id>/kill|restart`: only with `controls`, and only with the
  *   `x-rxgossip-control` header (so another site's page cannot drive it through the browser).
@@ -93,7 +100,14 @@ export async function serveUi(source: TopologySource, options: UiServerOptions =
     merge(
       of<ServerSentEvent>({ event: 'hello', data: { controls: options.controls !== undefined } }),
       source.snapshots$.pipe(map((data): ServerSentEvent => ({ event: 'topology', data }))),
-      source.deliveries$.pipe(map((data): ServerSentEvent => ({ event: 'delivery', data }))),
+      source.deliveries$.pipe(
+        bufferTime(options.deliveryBatchMs ?? 100),
+        filter((batch) => batch.length > 0),
+        map((batch): ServerSentEvent => {
+          const max = options.maxDeliveriesPerBatch ?? 500;
+          return { event: 'deliveries', data: { items: batch.slice(-max), skipped: Math.max(0, batch.length - max) } };
+        }),
+      ),
     );
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -124,7 +138,7 @@ export async function serveUi(source: TopologySource, options: UiServerOptions =
     if (path === '/favicon.ico') return void res.writeHead(204).end();
     const asset = assets.get(path === '/index.html' ? '/' : path);
     if (!asset && path !== '/events' && path !== '/api/topology') return text(res, 404, 'not found\n');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return text(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && (req.method !== 'HEAD' || !asset)) return text(res, 405, 'method not allowed\n', { allow: asset ? 'GET, HEAD' : 'GET' });
     if (asset) {
       res.writeHead(200, {
         'content-type': asset.contentType,

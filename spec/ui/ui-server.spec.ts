@@ -136,6 +136,7 @@ describe('serveUi, read-only', () => {
     assert.equal((await call(new URL('/assets/../../ui-server.ts', server.url).href)).status, 404);
     assert.equal((await call(new URL('/nothing', server.url).href)).status, 404);
     assert.equal((await call(server.url, { method: 'DELETE' })).status, 405);
+    assert.equal((await call(new URL('/events', server.url).href, { method: 'HEAD' })).status, 405);
   });
 
   it('has no control endpoints: POST kill is 404', async () => {
@@ -169,7 +170,7 @@ describe('serveUi, read-only', () => {
     await stream.until('both events', () => stream.events.length >= 4);
     assert.deepEqual(stream.events.slice(2), [
       { event: 'topology', data: snapshot(1) },
-      { event: 'delivery', data: delivery },
+      { event: 'deliveries', data: { items: [delivery], skipped: 0 } },
     ]);
     assert.equal(server.stats().clients, 1);
     assert.equal(counts.subscribed, before.subscribed + 1);
@@ -241,6 +242,24 @@ describe('serveUi with controls (the demo)', () => {
     assert.equal((await call(path('not-hex'), { method: 'POST', headers: { 'x-rxgossip-control': '1' } })).status, 400);
     assert.equal((await call(path('ab12', 'explode'), { method: 'POST', headers: { 'x-rxgossip-control': '1' } })).status, 404);
     assert.deepEqual(calls, ['kill ab12']);
+  });
+});
+
+describe('serveUi under a flood of deliveries', () => {
+  it('batches them and says how many each batch left out', async () => {
+    const { source, deliveries } = countingSource();
+    const server = await serveUi(source, { deliveryBatchMs: 50, maxDeliveriesPerBatch: 3 });
+    try {
+      const stream = openEvents(server.url);
+      await stream.until('the first snapshot', () => stream.events.length >= 2);
+      const d = (n: number): DeliveryEvent => ({ message: String(n), at: 'aa', time: n });
+      for (let n = 0; n < 5; n++) deliveries.next(d(n));
+      await stream.until('a batch', () => stream.events.some((e) => e.event === 'deliveries'));
+      assert.deepEqual(stream.events.find((e) => e.event === 'deliveries')!.data, { items: [d(2), d(3), d(4)], skipped: 2 });
+      stream.hangUp();
+    } finally {
+      await server.close();
+    }
   });
 });
 
