@@ -5,6 +5,8 @@ import { latency } from './format.js';
 interface Tracked {
   readonly message: string;
   origin?: string;
+  /** The first arrival's last hop, for a single peer's view. */
+  hop?: { readonly via: string; readonly from?: string };
   readonly firstAt: number;
   readonly arrivals: Map<string, number | undefined>;
   readonly li: HTMLLIElement;
@@ -22,6 +24,7 @@ export class DisseminationView {
   private picked: string | undefined;
   private labels = new Map<string, string>();
   private peers = 0;
+  private vantage: 'peer' | 'cluster' = 'cluster';
   private dirty = new Set<string>();
   private frame = 0;
 
@@ -32,6 +35,7 @@ export class DisseminationView {
 
   topology(snapshot: TopologySnapshot): void {
     this.labels = new Map(snapshot.nodes.map((n) => [n.id, n.label]));
+    this.vantage = snapshot.vantage ?? 'cluster';
     this.peers = snapshot.nodes.filter((n) => n.state !== 'dead').length;
     for (const id of this.messages.keys()) this.dirty.add(id);
     this.schedule();
@@ -57,6 +61,7 @@ export class DisseminationView {
       }
     }
     if (event.origin) tracked.origin = event.origin;
+    if (!tracked.hop && event.via) tracked.hop = { via: event.via, ...(event.from !== undefined ? { from: event.from } : {}) };
     if (!tracked.arrivals.has(event.at)) tracked.arrivals.set(event.at, event.latencyMs);
     this.dirty.add(event.message);
     this.schedule();
@@ -73,7 +78,11 @@ export class DisseminationView {
   private select(): void {
     const current = this.selected();
     for (const t of this.messages.values()) t.li.classList.toggle('selected', t === current);
-    this.show(current ? { ...(current.origin ? { origin: current.origin } : {}), reached: current.arrivals } : { reached: new Map() });
+    if (!current) return this.show({ reached: new Map() });
+    // A single peer knows only the hop a message took to it: light that up.
+    const reached = new Map(current.arrivals);
+    if (this.vantage === 'peer' && current.hop?.from !== undefined) reached.set(current.hop.from, undefined);
+    this.show({ ...(current.origin ? { origin: current.origin } : {}), reached });
   }
 
   private schedule(): void {
@@ -94,9 +103,15 @@ export class DisseminationView {
     const latencies = [...t.arrivals.values()].filter((ms): ms is number => ms !== undefined);
     const slowest = latencies.length > 0 ? `, slowest ${latency(Math.max(...latencies))}` : '';
     const span = (className: string, text: string): HTMLSpanElement => Object.assign(document.createElement('span'), { className, textContent: text });
+    const reach =
+      this.vantage === 'peer'
+        ? t.hop?.via === 'publish'
+          ? 'published here'
+          : `arrived by ${t.hop?.via ?? '?'} from ${name(t.hop?.from)}`
+        : `${t.origin ? `from ${name(t.origin)}: ` : ''}reached ${t.arrivals.size}${this.peers > 0 ? ` of ${this.peers}` : ''} peer(s)${slowest}`;
     t.li.replaceChildren(
       span('id', t.message.length > 10 ? `${t.message.slice(0, 8)}…` : `#${t.message}`),
-      span('reach', `${t.origin ? `from ${name(t.origin)}: ` : ''}reached ${t.arrivals.size}${this.peers > 0 ? ` of ${this.peers}` : ''} peer(s)${slowest}`),
+      span('reach', reach),
       span('time', new Date(t.firstAt).toLocaleTimeString()),
     );
     t.li.dataset.reached = String(t.arrivals.size);

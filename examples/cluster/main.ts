@@ -14,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Subject, map, shareReplay, timer } from 'rxjs';
+import { ReplaySubject, map, shareReplay, timer } from 'rxjs';
 import { generateOrg } from '../../lib/certs/generate-org.js';
 import { mergeSnapshots, serveUi, type DeliveryEvent, type TopologySnapshot, type UiServer } from '../../lib/index.js';
 import { now, type Delivery, type FromPeer, type PeerConfig, type Timings, type ToPeer } from './protocol.js';
@@ -73,8 +73,8 @@ const peers: Peer[] = [];
 const publishedAt = new Map<number, number>();
 /** Which peer published each message (PKI-ID), for the live page. */
 const originOf = new Map<number, string>();
-/** Messages reaching peers, for the live page. */
-const deliveries = new Subject<DeliveryEvent>();
+/** Messages reaching peers, for the live page (the latest replayed to a page opened later). */
+const deliveries = new ReplaySubject<DeliveryEvent>(400);
 let certsDir = '';
 let ui: UiServer | undefined;
 

@@ -1,5 +1,6 @@
 import {
   EMPTY,
+  ReplaySubject,
   Subject,
   Subscription,
   asyncScheduler,
@@ -32,6 +33,8 @@ export interface PeerTopologyOptions {
   readonly published$?: Observable<string>;
   /** How often a snapshot is taken while someone watches. Default 1000 ms. */
   readonly sampleMs?: number;
+  /** How many recent deliveries a new watcher gets at once. Default 40. */
+  readonly replayDeliveries?: number;
   /** The page's title. Default "peer <endpoint>". */
   readonly title?: string;
   readonly scheduler?: SchedulerLike;
@@ -97,7 +100,10 @@ class PeerTopologyImpl implements PeerTopology {
       via,
       time: this.now(),
     });
-    this.deliveries$ = merge(
+    // Kept from creation, so a page opened later still shows the latest messages.
+    const recent = new ReplaySubject<DeliveryEvent>(options.replayDeliveries ?? 40);
+    this.deliveries$ = recent.asObservable();
+    merge(
       options.push ? options.push.delivered$.pipe(map((d) => delivered(d, 'push'))) : EMPTY,
       options.pull ? options.pull.delivered$.pipe(map((d) => delivered(d, 'pull'))) : EMPTY,
       options.published$
@@ -105,7 +111,9 @@ class PeerTopologyImpl implements PeerTopology {
             map((digest): DeliveryEvent => ({ message: digest, at: this.selfId, origin: this.selfId, via: 'publish', latencyMs: 0, time: this.now() })),
           )
         : EMPTY,
-    ).pipe(takeUntil(this.stopped));
+    )
+      .pipe(takeUntil(this.stopped))
+      .subscribe(recent);
   }
 
   /** The picture now. */
@@ -152,9 +160,12 @@ class PeerTopologyImpl implements PeerTopology {
       if (!edges.some((e) => e.to === id)) edges.push({ from: this.selfId, to: id, queued: queuedTo.get(id) ?? 0 });
     }
     this.rates.retain(new Set(['self:sent', 'self:received', ...[...nodes.keys()].map((id) => `from:${id}`)]));
+    // Peers membership purged and comm closed are gone from the page: forget them here too.
+    for (const map of [this.received, this.lastSeen]) for (const id of map.keys()) if (!nodes.has(id)) map.delete(id);
     return {
       at,
       title: this.options.title ?? `peer ${this.comm.endpoint}`,
+      vantage: 'peer',
       nodes: [...nodes.values()],
       edges,
       ...defined('aliveExpirationMs', this.options.aliveExpirationMs),

@@ -49,6 +49,12 @@ export interface TopologySnapshot {
   readonly title: string;
   readonly nodes: readonly TopologyNode[];
   readonly edges: readonly TopologyEdge[];
+  /**
+   * `peer`: one peer's own view, so deliveries are only the ones at that peer (the page shows
+   * each message's last hop); `cluster`: a host that sees every peer (the page shows each
+   * message's reach). Default `cluster`.
+   */
+  readonly vantage?: 'peer' | 'cluster';
   /** The membership's alive expiration (ms), so the page can say how soon death is detected. */
   readonly aliveExpirationMs?: number;
 }
@@ -85,6 +91,9 @@ export interface TopologySource {
    * period, until it unsubscribes or the source stops (then it completes). Never errors.
    */
   readonly snapshots$: Observable<TopologySnapshot>;
-  /** Data messages reaching peers. Hot; completes when the source stops. Never errors. */
+  /**
+   * Data messages reaching peers. Hot, possibly replaying the last few to a new subscriber (so a
+   * page opened later is not empty); completes when the source stops. Never errors.
+   */
   readonly deliveries$: Observable<DeliveryEvent>;
 }
