@@ -131,3 +131,10 @@ export class UnknownIdentityError extends SignatureError {
     this.pkiId = pkiId;
   }
 }
+
+/** The live page's built assets (lib/ui/assets, made by `npm run build:ui`) are missing. */
+export class UiAssetsMissingError extends GossipError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, status.FAILED_PRECONDITION, options);
+  }
+}

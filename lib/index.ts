@@ -36,3 +36,4 @@ export * from './identity/index.js';
 export { gossip, msp } from './proto/messages.js';
 export { default as Long } from 'long';
 export * from './gossip/index.js';
+export * from './ui/index.js';

@@ -4,29 +4,38 @@
 //
 //   npm run demo                                 (8 peers, 1,000 messages)
 //   npm run demo -- --peers 4 --messages 100
+//   npm run demo -- --peers 6 --ui 127.0.0.1:8080   (the live page; kill and restart peers from it)
 //
 // Exits 0 only if every message reached every live peer; leaves no process behind (Ctrl-C too).
+// With --ui it runs until Ctrl-C instead: a few messages a second, and peers die and come back
+// when the page asks.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ReplaySubject, map, shareReplay, timer } from 'rxjs';
 import { generateOrg } from '../../lib/certs/generate-org.js';
+import { mergeSnapshots, serveUi, type DeliveryEvent, type TopologySnapshot, type UiServer } from '../../lib/index.js';
 import { now, type Delivery, type FromPeer, type PeerConfig, type Timings, type ToPeer } from './protocol.js';
 
 const { values: args } = parseArgs({
   options: {
     peers: { type: 'string', default: '8' },
     messages: { type: 'string', default: '1000' },
-    rate: { type: 'string', default: '500' },
+    rate: { type: 'string' },
+    ui: { type: 'string' },
     'timeout-s': { type: 'string', default: '60' },
   },
 });
 const N = Number(args.peers);
 const M = Number(args.messages);
-const RATE = Number(args.rate);
+const UI = args.ui;
+const RATE = Number(args.rate ?? (UI !== undefined ? 2 : 500));
 const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 if (!(N >= 3 && N <= 64)) throw new RangeError('--peers must be 3..64');
+if (!(RATE > 0)) throw new RangeError('--rate must be positive');
+if (UI !== undefined && !/^[^:]+:\d+$|^\[.+\]:\d+$/.test(UI)) throw new RangeError('--ui must be host:port, e.g. 127.0.0.1:8080');
 if (!(M >= 1)) throw new RangeError('--messages must be at least 1');
 const timings: Timings = { aliveIntervalMs: 500, aliveExpirationMs: 2_500, pullIntervalMs: 1_000 };
 
@@ -41,6 +50,8 @@ interface Peer {
   dead: Set<string>;
   viewAt: number;
   readonly delivered: Map<number, Delivery>;
+  /** Its own view, for the live page (--ui). */
+  snapshot?: TopologySnapshot;
 }
 
 const tty = process.stdout.isTTY === true;
@@ -60,10 +71,15 @@ function log(text: string): void {
 
 const peers: Peer[] = [];
 const publishedAt = new Map<number, number>();
+/** Which peer published each message (PKI-ID), for the live page. */
+const originOf = new Map<number, string>();
+/** Messages reaching peers, for the live page (the latest replayed to a page opened later). */
+const deliveries = new ReplaySubject<DeliveryEvent>(400);
 let certsDir = '';
+let ui: UiServer | undefined;
 
 function startPeer(peer: Peer, listen: string, bootstrap: string[]): Promise<void> {
-  const config: PeerConfig = { name: peer.name, dir: peer.dir, listen, bootstrap, timings };
+  const config: PeerConfig = { name: peer.name, dir: peer.dir, listen, bootstrap, timings, report: UI !== undefined };
   const child = fork(join(import.meta.dirname, 'peer.ts'), [JSON.stringify(config)], {
     execArgv: ['--import', 'tsx', '--no-deprecation'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
@@ -89,9 +105,26 @@ function startPeer(peer: Peer, listen: string, bootstrap: string[]): Promise<voi
         case 'published':
           publishedAt.set(message.id, message.at);
           peer.delivered.set(message.id, { id: message.id, at: message.at, by: 'push' });
+          deliveries.next({ message: String(message.id), at: peer.pkiId, origin: peer.pkiId, via: 'publish', latencyMs: 0, time: message.at });
           break;
         case 'delivered':
-          for (const d of message.items) if (!peer.delivered.has(d.id)) peer.delivered.set(d.id, d);
+          for (const d of message.items) {
+            if (peer.delivered.has(d.id)) continue;
+            peer.delivered.set(d.id, d);
+            const at = publishedAt.get(d.id);
+            const origin = originOf.get(d.id);
+            deliveries.next({
+              message: String(d.id),
+              at: peer.pkiId,
+              ...(origin !== undefined ? { origin } : {}),
+              via: d.by,
+              ...(at !== undefined ? { latencyMs: d.at - at } : {}),
+              time: d.at,
+            });
+          }
+          break;
+        case 'topology':
+          peer.snapshot = message.snapshot;
           break;
         case 'stopped':
           break;
@@ -105,6 +138,7 @@ function startPeer(peer: Peer, listen: string, bootstrap: string[]): Promise<voi
 }
 
 function send(peer: Peer, message: ToPeer): void {
+  if (message.type === 'publish') originOf.set(message.id, peer.pkiId);
   if (peer.child?.connected) peer.child.send(message);
 }
 
@@ -151,7 +185,7 @@ process.on('SIGINT', () => {
   if (interrupted) process.exit(130);
   interrupted = true;
   log('interrupted: stopping the peers');
-  void stopAll().then(async () => {
+  void Promise.all([ui?.close(), stopAll()]).then(async () => {
     if (certsDir) await rm(certsDir, { recursive: true, force: true });
     process.exit(130);
   });
@@ -159,6 +193,7 @@ process.on('SIGINT', () => {
 
 async function main(): Promise<boolean> {
   certsDir = await mkdtemp(join(tmpdir(), 'rxgossip-demo-'));
+  if (UI !== undefined) return live(UI);
   const org = await generateOrg({ outDir: certsDir, peers: N });
   log(`generated a Fabric-style org (${org.mspid}, CA + TLS CA) and ${N} peer directories in ${certsDir}`);
   for (const p of org.peers) {
@@ -257,12 +292,83 @@ async function main(): Promise<boolean> {
   return complete;
 }
 
+/** Whether a peer's process runs. */
+const running = (peer: Peer): boolean => peer.up && peer.child !== undefined && peer.child.exitCode === null && peer.child.signalCode === null;
+
+/**
+ * --ui: the cluster stays up until Ctrl-C, publishing RATE messages a second from random running
+ * peers, and serves the live page, whose buttons kill a peer (SIGKILL) and restart it on its port.
+ */
+async function live(listen: string): Promise<boolean> {
+  const org = await generateOrg({ outDir: certsDir, peers: N });
+  log(`generated a Fabric-style org (${org.mspid}) and ${N} peer directories in ${certsDir}`);
+  for (const p of org.peers) {
+    peers.push({ name: p.name, dir: p.dir, pkiId: p.pkiIdHex, endpoint: '', up: false, alive: new Set(), dead: new Set(), viewAt: 0, delivered: new Map() });
+  }
+  const [first, ...rest] = peers as [Peer, ...Peer[]];
+  await startPeer(first, '127.0.0.1:0', []);
+  await Promise.all(rest.map((p) => startPeer(p, '127.0.0.1:0', [first.endpoint])));
+  log(`${N} peer processes listening (${peers.map((p) => p.endpoint.split(':')[1]).join(', ')})`);
+
+  const byId = (id: string): Peer => {
+    const peer = peers.find((p) => p.pkiId === id);
+    if (!peer) throw new Error(`no peer ${id.slice(0, 8)} in this demo`);
+    return peer;
+  };
+  const snapshots$ = timer(0, 500).pipe(
+    map(() =>
+      mergeSnapshots(
+        peers.map((p) => ({ name: p.name, running: running(p), ...(p.snapshot ? { snapshot: p.snapshot } : {}) })),
+        { title: `cluster demo, ${N} peer processes`, at: Date.now(), aliveExpirationMs: timings.aliveExpirationMs },
+      ),
+    ),
+    shareReplay({ bufferSize: 1, refCount: true }),
+  );
+  const separator = listen.lastIndexOf(':');
+  ui = await serveUi(
+    { snapshots$, deliveries$: deliveries.asObservable() },
+    {
+      host: listen.slice(0, separator).replace(/^\[|\]$/g, ''),
+      port: Number(listen.slice(separator + 1)),
+      controls: {
+        kill: async (id) => {
+          const peer = byId(id);
+          if (!running(peer)) throw new Error(`${peer.name} is not running`);
+          const exited = new Promise((resolve) => peer.child!.once('exit', resolve));
+          peer.child!.kill('SIGKILL');
+          await exited;
+          log(`${peer.name} killed (SIGKILL) from the page`);
+        },
+        restart: async (id) => {
+          const peer = byId(id);
+          if (running(peer)) throw new Error(`${peer.name} is already running`);
+          const bootstrap = peers.filter((p) => p !== peer && running(p)).map((p) => p.endpoint);
+          await startPeer(peer, peer.endpoint, bootstrap);
+          log(`${peer.name} restarted on ${peer.endpoint} from the page`);
+        },
+      },
+    },
+  );
+  log(`live page: ${ui.url}  (kill and restart peers from it; Ctrl-C stops the demo)`);
+
+  const fullView = () => peers.filter((p) => p.alive.size === N - 1).length;
+  await until(() => fullView() === N, 'membership converging', () => `${fullView()}/${N} peers see all others`);
+  log(`membership converged; publishing ${RATE} message(s) a second from random peers`);
+  for (let id = 0; !interrupted; id++) {
+    const up = peers.filter(running);
+    if (up.length > 0) send(up[Math.floor(Math.random() * up.length)]!, { type: 'publish', id });
+    await sleep(1000 / RATE);
+  }
+  return true;
+}
+
 let ok = false;
 try {
   ok = await main();
 } catch (err: unknown) {
   log(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
+  await ui?.close();
   await stopAll();
   if (certsDir) await rm(certsDir, { recursive: true, force: true });
 }

@@ -6,6 +6,7 @@ import {
   createComm,
   createMembership,
   createPull,
+  createPeerTopology,
   createPush,
   loadPeerDir,
   type DataDelivery,
@@ -51,10 +52,17 @@ membership.members$.subscribe((view) =>
   }),
 );
 
+// For the live page: this peer's own view, sent to the orchestrator, which merges all of them.
+const topology = config.report
+  ? createPeerTopology(comm, { membership, push, pull, aliveExpirationMs: timings.aliveExpirationMs, sampleMs: 500 })
+  : undefined;
+topology?.snapshots$.subscribe((snapshot) => tell({ type: 'topology', snapshot }));
+
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  topology?.stop();
   push.stop();
   pull.stop();
   membership.stop();

@@ -1,4 +1,5 @@
 // The messages between the demo's orchestrator and its peer processes (over Node's IPC channel).
+import type { TopologySnapshot } from '../../lib/index.js';
 
 /** Timings of the peers' gossip, in ms (shortened from Fabric's defaults so the demo is quick). */
 export interface Timings {
@@ -14,6 +15,8 @@ export interface PeerConfig {
   readonly listen: string;
   readonly bootstrap: readonly string[];
   readonly timings: Timings;
+  /** Send a snapshot of this peer's view every 500 ms (for the live page, --ui). */
+  readonly report?: boolean;
 }
 
 /** Orchestrator to peer. */
@@ -32,6 +35,7 @@ export type FromPeer =
   | { readonly type: 'view'; readonly alive: readonly string[]; readonly dead: readonly string[]; readonly at: number }
   | { readonly type: 'published'; readonly id: number; readonly at: number }
   | { readonly type: 'delivered'; readonly items: readonly Delivery[] }
+  | { readonly type: 'topology'; readonly snapshot: TopologySnapshot }
   | { readonly type: 'stopped'; readonly stats: Record<string, unknown> };
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */

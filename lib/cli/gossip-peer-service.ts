@@ -1,6 +1,7 @@
 import Long from 'long';
 import { Subject, map, merge, type Observable } from 'rxjs';
 import { createMembership, createPull, createPush, MessageStore, type Membership, type MembershipChange, type Pull, type Push } from '../gossip/index.js';
+import { createPeerTopology, type PeerTopology } from '../ui/peer-topology.js';
 import { dataEvent } from './comm-peer-service.js';
 import type { PeerEvent, PeerService, PeerServiceContext } from './peer-service.js';
 
@@ -20,12 +21,18 @@ class GossipPeerService implements PeerService {
   private readonly push: Push;
   private readonly pull: Pull;
   private readonly local = new Subject<PeerEvent>();
+  /** Digests of what we publish, for the live page. */
+  private readonly published = new Subject<string>();
+  private readonly comm: PeerServiceContext['comm'];
+  private readonly aliveExpirationMs: number | undefined;
   private seqNum = Long.UZERO;
   private stopped = false;
   readonly events$: Observable<PeerEvent>;
 
   constructor(ctx: PeerServiceContext) {
     const { comm, logger } = ctx;
+    this.comm = comm;
+    this.aliveExpirationMs = ctx.aliveExpirationMs;
     this.membership = createMembership(comm, {
       self: ctx.self,
       bootstrap: ctx.bootstrap,
@@ -51,7 +58,8 @@ class GossipPeerService implements PeerService {
 
   async publish(data: Uint8Array): Promise<string> {
     this.seqNum = this.seqNum.add(1);
-    this.push.publish(data, this.seqNum);
+    const digest = this.push.publish(data, this.seqNum);
+    this.published.next(digest);
     const seqNum = this.seqNum.toString();
     if (!this.stopped) this.local.next({ event: 'published', seqNum, alive: this.membership.view().alive.length });
     return seqNum;
@@ -64,6 +72,18 @@ class GossipPeerService implements PeerService {
     this.push.stop();
     this.membership.stop();
     this.local.complete();
+    this.published.complete();
+  }
+
+  topology(): PeerTopology {
+    return createPeerTopology(this.comm, {
+      membership: this.membership,
+      push: this.push,
+      pull: this.pull,
+      published$: this.published,
+      // Fabric's aliveExpirationTimeout, membership's default.
+      aliveExpirationMs: this.aliveExpirationMs ?? 25_000,
+    });
   }
 }
 

@@ -4,7 +4,9 @@ import type { LevelWithSilent } from 'pino';
 import type { Subscription } from 'rxjs';
 import { createComm, type Comm } from '../comm/comm.js';
 import type { CommMetrics } from '../comm/metrics.js';
-import { ConnectError } from '../errors.js';
+import { ConnectError, UiAssetsMissingError } from '../errors.js';
+import { createPeerTopology, type PeerTopology } from '../ui/peer-topology.js';
+import { serveUi, type UiServer } from '../ui/ui-server.js';
 import { loadPeer, readTlsCas } from './cli-comm.js';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
@@ -22,6 +24,7 @@ interface PeerFlags {
   readonly externalEndpoint?: HostPort | false;
   readonly bootstrap?: HostPort[];
   readonly metrics?: HostPort;
+  readonly ui?: HostPort;
   readonly mode: string;
   readonly aliveInterval?: number;
   readonly aliveExpiration?: number;
@@ -46,6 +49,7 @@ export function peerCommand(cmd: Command, io: CliIo): Command {
     )
     .option('--bootstrap <host:port,...>', 'peers to connect to at start; repeatable', parseHostPortList)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics', (v: string) => parseHostPort(v, true))
+    .option('--ui <host:port>', 'serve a live page of the membership, connections and dissemination at http://<host:port>/ (read-only; use 127.0.0.1 unless the network is trusted)', (v: string) => parseHostPort(v, true))
     .addOption(new Option('--mode <mode>', describeMode()).choices(Object.keys(PEER_MODES)).default(DEFAULT_PEER_MODE))
     .option('--alive-interval <ms>', 'gossip mode: how often alive messages go out (Fabric aliveTimeInterval, default 5000)', parseInteger(10))
     .option('--alive-expiration <ms>', 'gossip mode: silence after which a member is dead (Fabric aliveExpirationTimeout, default 25000)', parseInteger(10))
@@ -60,7 +64,7 @@ export function peerCommand(cmd: Command, io: CliIo): Command {
       `
 Example:
   rxgossip peer --peer-dir crypto/peer0 --listen 127.0.0.1:7051 --metrics 127.0.0.1:9443
-  rxgossip peer --peer-dir crypto/peer1 --listen 127.0.0.1:7052 --bootstrap 127.0.0.1:7051
+  rxgossip peer --peer-dir crypto/peer1 --listen 127.0.0.1:7052 --bootstrap 127.0.0.1:7051 --ui 127.0.0.1:8080
   # join a Fabric peer of the same org (core.yaml defaults: no external endpoint)
   rxgossip peer --mode gossip --peer-dir crypto/peer2 --listen 127.0.0.1:7053 --bootstrap 127.0.0.1:7051 --no-external-endpoint`,
     )
@@ -79,6 +83,8 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
   let comm: Comm | undefined;
   let service: PeerService | undefined;
   let metricsServer: { url: string; close(): Promise<void> } | undefined;
+  let topology: PeerTopology | undefined;
+  let uiServer: UiServer | undefined;
   let lines: Interface | undefined;
   let events: Subscription | undefined;
   try {
@@ -118,6 +124,15 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
       ...(flags.reconnectInterval !== undefined ? { reconnectIntervalMs: flags.reconnectInterval } : {}),
       ...(flags.publishCertPeriod !== undefined ? { publishCertPeriodMs: flags.publishCertPeriod } : {}),
     });
+    if (flags.ui) {
+      topology = service.topology?.() ?? createPeerTopology(comm);
+      try {
+        uiServer = await serveUi(topology, { host: flags.ui.host, port: flags.ui.port, logger });
+      } catch (err: unknown) {
+        if (err instanceof UiAssetsMissingError) throw new CliError(`--ui: ${err.message}`, undefined, { cause: err });
+        throw new CliError(`--ui: cannot listen on ${formatHostPort(flags.ui)}: ${String(err)}`, undefined, { cause: err });
+      }
+    }
     events = service.events$.subscribe(print);
     print({
       event: 'listening',
@@ -127,6 +142,7 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
       mspid: self.mspid,
       mode: flags.mode,
       ...(metricsServer ? { metrics: metricsServer.url } : {}),
+      ...(uiServer ? { ui: uiServer.url } : {}),
     });
     const running = service;
     void running.start().catch((err: unknown) => logger.error({ err: String(err) }, 'start failed'));
@@ -142,6 +158,8 @@ async function runPeer(flags: PeerFlags, io: CliIo): Promise<void> {
     lines?.close();
     // A paused stdin pipe would still hold the process open.
     (io.stdin as { destroy?: () => void }).destroy?.();
+    await uiServer?.close();
+    topology?.stop();
     await service?.stop();
     await comm?.stop();
     events?.unsubscribe();
@@ -172,7 +190,7 @@ export function formatPeerEvent(e: PeerEvent): string {
   const short = (pkiId: string): string => pkiId.slice(0, 8);
   switch (e.event) {
     case 'listening':
-      return `listening on ${e.endpoint} as ${e.pkiId} (${e.mspid}), mode ${e.mode}${e.metrics ? `, metrics at ${e.metrics}` : ''}`;
+      return `listening on ${e.endpoint} as ${e.pkiId} (${e.mspid}), mode ${e.mode}${e.metrics ? `, metrics at ${e.metrics}` : ''}${e.ui ? `, live page at ${e.ui}` : ''}`;
     case 'connected':
       return `connected to ${e.endpoint} (${short(e.pkiId)})`;
     case 'unreachable':

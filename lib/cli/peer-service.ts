@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Comm } from '../comm/comm.js';
 import type { Logger } from '../comm/logger.js';
 import type { LocalPeer } from '../identity/peer-dir.js';
+import type { PeerTopology } from '../ui/peer-topology.js';
 import type { MessageRecord } from './message-format.js';
 
 /** Something `rxgossip peer` prints, as it happens (one line of text, or one JSON object). */
@@ -13,6 +14,7 @@ export type PeerEvent =
       readonly mspid: string;
       readonly mode: string;
       readonly metrics?: string;
+      readonly ui?: string;
     }
   /** A bootstrap peer answered and a connection to it is open. */
   | { readonly event: 'connected'; readonly endpoint: string; readonly pkiId: string }
@@ -78,6 +80,11 @@ export interface PeerService {
   publish(data: Uint8Array): Promise<string>;
   /** Stops the service (not the comm, which the command stops next). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * What the live page (--ui) shows of this service; modes without it get comm's connections
+   * only. The caller stops it.
+   */
+  topology?(): PeerTopology;
 }
 
 export type PeerServiceFactory = (ctx: PeerServiceContext) => PeerService;
