@@ -1,0 +1,106 @@
+// One lab run from start to cleanup: removes leftovers of crashed runs, builds the network,
+// issues certificates naming each host's address, starts a peer in every namespace, runs the
+// scenario, stops the peers, and removes everything it created, also when a step fails or the
+// process is interrupted (see trap.ts). Used by `npm run netlab` (main.ts) and spec/netlab.
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { existingNamespaces, LabNetwork, removeLeftovers } from './lab-network.js';
+import { generateLabCerts } from './lab-certs.js';
+import { LabPeer } from './lab-peer.js';
+import { NeedsRootError, whyNotRoot } from './needs-root.js';
+import type { LabTimings } from './protocol.js';
+import { runScenario, type ScenarioFigures } from './scenario.js';
+import { Timeline } from './timeline.js';
+import { trapCleanup } from './trap.js';
+
+export interface NetlabOptions {
+  readonly hosts: number;
+  readonly partitionMs: number;
+  readonly publishPerSecond?: number;
+  readonly stepTimeoutMs?: number;
+  readonly timings?: LabTimings;
+  /** The gossip port every peer listens on, on its own address. */
+  readonly port?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface NetlabResult {
+  readonly timeline: Timeline;
+  /** Undefined when the scenario failed (see `error`). */
+  readonly figures?: ScenarioFigures;
+  readonly error?: Error;
+  /** Namespaces of stale runs removed before this one. */
+  readonly leftoversRemoved: readonly string[];
+  /** Namespaces of this run still present after cleanup (must be none). */
+  readonly leftAfter: readonly string[];
+  /** What each peer reported when it stopped at the end (undefined: it did not stop cleanly). */
+  readonly peerStats: ReadonlyArray<Record<string, unknown> | undefined>;
+}
+
+/** Fabric's are 5 s, 25 s, 25 s and 4 s: shortened so that a 30 s split is long enough to be seen. */
+export const LAB_TIMINGS: LabTimings = { aliveIntervalMs: 500, aliveExpirationMs: 2_500, reconnectIntervalMs: 1_000, pullIntervalMs: 1_000 };
+
+export async function runNetlab(options: NetlabOptions): Promise<NetlabResult> {
+  const why = whyNotRoot();
+  if (why) throw new NeedsRootError(why);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const timings = options.timings ?? LAB_TIMINGS;
+  const port = options.port ?? 7051;
+  const timeline = new Timeline(log);
+
+  const leftoversRemoved = removeLeftovers();
+  if (leftoversRemoved.length > 0) log(`removed ${leftoversRemoved.length} namespaces left by crashed runs: ${leftoversRemoved.join(' ')}`);
+
+  let lab: LabNetwork | undefined;
+  let certsDir: string | undefined;
+  const peers: LabPeer[] = [];
+  const cleanup = (): void => {
+    for (const p of peers) p.killSync();
+    lab?.destroySync();
+    if (certsDir) rmSync(certsDir, { recursive: true, force: true });
+  };
+  const untrap = trapCleanup(cleanup, (signal) => log(`${signal}: removing the lab`));
+  let figures: ScenarioFigures | undefined;
+  let error: Error | undefined;
+  try {
+    lab = await LabNetwork.create(options.hosts);
+    timeline.mark('lab up', `${options.hosts} namespaces ${lab.prefix}h0..h${options.hosts - 1} on ${lab.hosts[0]!.address}..${lab.hosts.at(-1)!.address}, bridged in ${lab.hub}`);
+    certsDir = await mkdtemp(join(tmpdir(), 'rxgossip-netlab-'));
+    const dirs = await generateLabCerts(certsDir, lab.hosts.map((h) => h.address));
+    timeline.mark('certificates', `one org, a TLS certificate naming each host's address`);
+    for (const host of lab.hosts) peers.push(new LabPeer(host, dirs[host.index]!, port));
+    const half = lab.hosts.find((h) => h.half === 'b')!;
+    const bootstrap = [`${lab.hosts[0]!.address}:${port}`, `${half.address}:${port}`];
+    await Promise.all(peers.map((p) => p.start(bootstrap, timings)));
+    timeline.mark('peers started', `${peers.length} peer processes (membership + push + pull, mutual TLS), bootstrap ${bootstrap.join(', ')}`);
+    figures = await runScenario(lab, peers, timeline, {
+      partitionMs: options.partitionMs,
+      publishPerSecond: options.publishPerSecond ?? 10,
+      stepTimeoutMs: options.stepTimeoutMs ?? 60_000,
+      restart: (p) => p.start(bootstrap, timings),
+    });
+    await Promise.all(peers.map((p) => p.stop()));
+    const unclean = peers.filter((p) => p.stats === undefined).map((p) => p.name);
+    timeline.mark('stopped', unclean.length === 0 ? 'every peer stopped and reported its stats' : `no stats from ${unclean.join(', ')}`);
+    if (unclean.length > 0) throw new Error(`peers that did not stop cleanly: ${unclean.join(', ')}`);
+  } catch (err: unknown) {
+    error = err instanceof Error ? err : new Error(String(err));
+    for (const p of peers) if (p.recentErrors()) log(`${p.name} stderr:\n${p.recentErrors()}`);
+  } finally {
+    cleanup();
+    untrap();
+  }
+  const prefix = lab?.prefix;
+  const leftAfter = prefix ? existingNamespaces().filter((ns) => ns.startsWith(prefix)) : [];
+  timeline.mark('removed', leftAfter.length === 0 ? 'namespaces, links and certificates removed' : `STILL PRESENT: ${leftAfter.join(' ')}`);
+  return {
+    timeline,
+    ...(figures ? { figures } : {}),
+    ...(error ? { error } : {}),
+    leftoversRemoved,
+    leftAfter,
+    peerStats: peers.map((p) => p.stats),
+  };
+}
