@@ -20,6 +20,8 @@ export class LabPeer {
   readonly delivered = new Map<number, LabDelivery>();
   /** The stats the peer reported when it stopped gracefully. */
   stats: Record<string, unknown> | undefined;
+  /** Its latest periodic counters, and the last handshake failure it saw. */
+  latest: { stats: Record<string, unknown>; lastHandshakeFailure?: string } | undefined;
   private child: ChildProcessWithoutNullStreams | undefined;
   private exited: Promise<void> = Promise.resolve();
   private readonly stderr: string[] = [];
@@ -55,6 +57,7 @@ export class LabPeer {
     this.dead = new Set();
     this.delivered.clear();
     this.stats = undefined;
+    this.latest = undefined;
     this.stderr.length = 0;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     // Writes to a peer that just died fail with EPIPE: that death is reported by 'exit'.
@@ -126,6 +129,9 @@ export class LabPeer {
         break;
       case 'delivered':
         for (const d of r.items) if (!this.delivered.has(d.id)) this.delivered.set(d.id, d);
+        break;
+      case 'stats':
+        this.latest = { stats: r.stats, ...(r.lastHandshakeFailure ? { lastHandshakeFailure: r.lastHandshakeFailure } : {}) };
         break;
       case 'stopped':
         this.stats = r.stats;

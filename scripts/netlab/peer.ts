@@ -2,6 +2,7 @@
 // host's address with mutual TLS, membership, push and pull over one message store. Reads
 // commands (JSON lines) on stdin, reports views and deliveries (JSON lines) on stdout, and stops
 // when told to, on SIGTERM/SIGINT, or when stdin closes (the orchestrator went away).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Subject, bufferTime, filter } from 'rxjs';
 import { MessageStore, createComm, createMembership, createPull, createPush, loadPeerDir, type DataDelivery } from '../../lib/index.js';
@@ -15,10 +16,10 @@ const { timings } = config;
 const comm = await createComm({
   self,
   listen: config.listen,
-  dialTimeoutMs: 1_000,
-  connTimeoutMs: 1_000,
-  pingTimeoutMs: 1_000,
-  handshakeTimeoutMs: 3_000,
+  dialTimeoutMs: timings.dialTimeoutMs,
+  connTimeoutMs: timings.dialTimeoutMs,
+  pingTimeoutMs: timings.dialTimeoutMs,
+  handshakeTimeoutMs: 3 * timings.dialTimeoutMs,
   closeTimeoutMs: 1_000,
 });
 const membership = createMembership(comm, {
@@ -51,10 +52,29 @@ membership.members$.subscribe((view) =>
   }),
 );
 
+// Counters every 2 s, so that a step that times out can say what the peers were going through.
+let lastHandshakeFailure: string | undefined;
+comm.handshakeFailures$.subscribe((f) => (lastHandshakeFailure = `${f.direction} ${f.endpoint}: ${f.error.message}`));
+// How late this process's timers run: on an overloaded machine, lag beyond the alive expiration
+// makes members look dead although nothing failed.
+const lag = monitorEventLoopDelay({ resolution: 20 });
+lag.enable();
+const stats = (): Record<string, unknown> => ({
+  comm: comm.stats(),
+  push: push.stats(),
+  pull: pull.stats(),
+  membership: membership.stats(),
+  eventLoopLagMaxMs: Math.round(lag.max / 1e6),
+});
+const ticker = setInterval(() => report({ type: 'stats', stats: stats(), ...(lastHandshakeFailure ? { lastHandshakeFailure } : {}) }), 2_000);
+ticker.unref();
+
 let stopping = false;
 async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
+  clearInterval(ticker);
+  lag.disable();
   lines.close();
   process.stdin.destroy();
   push.stop();
@@ -62,7 +82,7 @@ async function stop(): Promise<void> {
   membership.stop();
   deliveries.complete();
   await comm.stop();
-  report({ type: 'stopped', stats: { comm: comm.stats(), push: push.stats(), pull: pull.stats(), membership: membership.stats() } });
+  report({ type: 'stopped', stats: stats() });
 }
 
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });

@@ -8,6 +8,8 @@ export interface LabTimings {
   readonly aliveExpirationMs: number;
   readonly reconnectIntervalMs: number;
   readonly pullIntervalMs: number;
+  /** comm's dial timeout (and Ping deadline); the handshake may take 3 times as long. */
+  readonly dialTimeoutMs: number;
 }
 
 /** A peer process's configuration (argv[2], JSON). */
@@ -34,6 +36,7 @@ export type LabReport =
   | { readonly type: 'view'; readonly alive: readonly string[]; readonly dead: readonly string[]; readonly at: number }
   | { readonly type: 'published'; readonly id: number; readonly at: number }
   | { readonly type: 'delivered'; readonly items: readonly LabDelivery[] }
+  | { readonly type: 'stats'; readonly stats: Record<string, unknown>; readonly lastHandshakeFailure?: string }
   | { readonly type: 'stopped'; readonly stats: Record<string, unknown> };
 
 /** Wall-clock milliseconds with sub-millisecond precision. */

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { existingNamespaces, removeLeftovers } from '../../scripts/netlab/lab-network.js';
-import { runNetlab } from '../../scripts/netlab/netlab.js';
+import { FAST_LAB_TIMINGS, runNetlab } from '../../scripts/netlab/netlab.js';
 import { whyNotRoot } from '../../scripts/netlab/needs-root.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'scripts', 'netlab', 'main.ts');
@@ -20,7 +20,7 @@ describe('netlab', () => {
   it('6 hosts: converge, split in two for 5 s while both halves publish, heal, kill -9 and restart one', async () => {
     requireRoot();
     const lines: string[] = [];
-    const result = await runNetlab({ hosts: 6, partitionMs: 5_000, stepTimeoutMs: 30_000, log: (l) => lines.push(l) });
+    const result = await runNetlab({ hosts: 6, partitionMs: 5_000, stepTimeoutMs: 30_000, timings: FAST_LAB_TIMINGS, log: (l) => lines.push(l) });
     console.log(`# netlab:\n${result.timeline.table()}`);
     assert.equal(result.error, undefined, `${result.error?.message}\n${lines.join('\n')}`);
     const f = result.figures!;
@@ -50,7 +50,7 @@ describe('netlab', () => {
 
   it('Ctrl-C removes everything', async () => {
     requireRoot();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', MAIN, '--hosts', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', MAIN, '--hosts', '3', '--fast'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const prefix = `rxgl-${child.pid}-`;
     await new Promise<void>((resolve, reject) => {
