@@ -31,7 +31,7 @@ const membership = createMembership(comm, {
 });
 const store = new MessageStore({ capacity: 100_000 });
 const push = createPush(comm, membership, { store, signer: self.signer });
-const pull = createPull(comm, membership, { store, pullIntervalMs: timings.pullIntervalMs, digestWaitMs: 300, requestWaitMs: 500 });
+const pull = createPull(comm, membership, { store, pullIntervalMs: timings.pullIntervalMs, digestWaitMs: timings.digestWaitMs, requestWaitMs: timings.requestWaitMs });
 
 const deliveries = new Subject<LabDelivery>();
 const idOf = (d: DataDelivery): number => (JSON.parse(Buffer.from(d.data).toString()) as { id: number }).id;

@@ -10,6 +10,9 @@ export interface LabTimings {
   readonly pullIntervalMs: number;
   /** comm's dial timeout (and Ping deadline); the handshake may take 3 times as long. */
   readonly dialTimeoutMs: number;
+  /** How long a pull round waits for digests, then for updates (Fabric: 1 s and 1.5 s). */
+  readonly digestWaitMs: number;
+  readonly requestWaitMs: number;
 }
 
 /** A peer process's configuration (argv[2], JSON). */

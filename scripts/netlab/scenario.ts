@@ -17,6 +17,8 @@ export interface ScenarioOptions {
   readonly stepTimeoutMs: number;
   /** Restarts a peer after it was killed (same host, address and identity). */
   readonly restart: (peer: LabPeer) => Promise<void>;
+  /** Where a step that takes long says how far it got, every 5 s. */
+  readonly progress?: (line: string) => void;
 }
 
 /** Figures of a run, for the report and the spec. */
@@ -42,7 +44,7 @@ export async function runScenario(lab: LabNetwork, peers: readonly LabPeer[], ti
   const halfA = peers.filter((p) => p.host.half === 'a');
   const halfB = peers.filter((p) => p.host.half === 'b');
   const until = (condition: () => boolean, what: string, state: () => string): Promise<number> =>
-    waitUntil(condition, options.stepTimeoutMs, what, state);
+    waitUntil(condition, options.stepTimeoutMs, what, state, options.progress);
   const f: Partial<ScenarioFigures> = {};
   let nextId = 0;
   const originOf = new Map<number, LabPeer>();
@@ -185,10 +187,21 @@ export async function runScenario(lab: LabNetwork, peers: readonly LabPeer[], ti
 }
 
 /** Polls `condition` every 20 ms; resolves with the ms it took, or rejects after `timeoutMs` describing `state()`. */
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string, state: () => string): Promise<number> {
+async function waitUntil(
+  condition: () => boolean,
+  timeoutMs: number,
+  what: string,
+  state: () => string,
+  progress?: (line: string) => void,
+): Promise<number> {
   const started = wallClock();
+  let shown = started;
   while (!condition()) {
     if (wallClock() - started > timeoutMs) throw new Error(`timed out after ${seconds(timeoutMs)} waiting for ${what}: ${state()}`);
+    if (progress && wallClock() - shown >= 5_000) {
+      shown = wallClock();
+      progress(`         waiting ${seconds(shown - started)} for ${what}: ${state()}`);
+    }
     await sleep(20);
   }
   return wallClock() - started;
