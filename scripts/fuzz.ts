@@ -1,11 +1,18 @@
-// A long fuzzing campaign against a live rxgossip server, outside the test suite: the same
-// properties as spec/fuzz/server.fuzz.spec.ts (random and mutated handshakes and envelopes,
-// valid protobuf with wrong fields, broken gRPC framing, from a raw-client process), run in
-// chunks with a progress line per chunk, then a summary. Exit code 0 when no run failed.
+// Fuzzing campaigns outside the test suite, at three depths. Exit code 0 when no case failed.
 //
-//   npm run fuzz -- [--runs 1000] [--seed N] [--chunk 100] [--batch 4] [--wait-ms 250] [--shrink]
+// --in-process: every decoder, checker and pipeline that network bytes reach, fed directly by
+//   fast-check (spec/fuzz/in-process-campaign.ts): a million cases in minutes.
+//     npm run fuzz -- --in-process [--cases 1000000] [--seed N] [--chunk 20000] [--target name,...] [--shrink]
+// --wire: many cases per authenticated stream against a live server (spec/fuzz/wire-campaign.ts).
+//     npm run fuzz -- --wire [--cases 100000] [--seed N] [--batch 50]
+// default: the properties of spec/fuzz/server.fuzz.spec.ts (random and mutated handshakes and
+//   envelopes, valid protobuf with wrong fields, broken gRPC framing, from a raw-client process),
+//   each case on a stream of its own, run in chunks with a progress line per chunk, then a summary.
+//     npm run fuzz -- [--runs 1000] [--seed N] [--chunk 100] [--batch 4] [--wait-ms 250] [--shrink]
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
+import { runInProcessCampaign, tallyTable } from '../spec/fuzz/in-process-campaign.js';
+import { runWireCampaign } from '../spec/fuzz/wire-campaign.js';
 import { describeCase, fuzzCase, type FuzzCase } from '../spec/fuzz/arbitraries.js';
 import { FuzzTarget } from '../spec/fuzz/target.js';
 
@@ -17,12 +24,46 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '4' },
     'wait-ms': { type: 'string', default: '250' },
     shrink: { type: 'boolean', default: false },
+    'in-process': { type: 'boolean', default: false },
+    wire: { type: 'boolean', default: false },
+    cases: { type: 'string' },
+    target: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
 const CHUNK = Math.max(1, Number(args.chunk));
 const BATCH = Math.max(1, Number(args.batch));
 const SEED = args.seed !== undefined ? Number(args.seed) : Date.now() ^ (Math.random() * 2 ** 31);
+
+if (args['in-process']) {
+  const cases = Number(args.cases ?? 1_000_000);
+  console.log(`fuzz in-process: ${cases} cases, seed ${SEED}`);
+  const result = await runInProcessCampaign({
+    cases,
+    seed: SEED,
+    ...(args.chunk !== '100' ? { chunk: Number(args.chunk) } : {}),
+    ...(args.target ? { targets: args.target.split(',') } : {}),
+    shrink: args.shrink,
+    log: (line) => console.log(line),
+  });
+  console.log(`\n${tallyTable(result)}\n`);
+  for (const f of result.failures) console.log(`FAILURE ${f}`);
+  console.log(
+    `${result.failures.length === 0 ? 'PASS' : 'FAIL'} fuzz in-process: ${result.cases} cases in ${(result.ms / 1000).toFixed(1)} s ` +
+      `(${Math.round(result.cases / (result.ms / 1000))} cases/s), seed ${SEED}, ${result.failures.length} failures`,
+  );
+  process.exit(result.failures.length === 0 ? 0 : 1);
+}
+if (args.wire) {
+  const result = await runWireCampaign({
+    cases: Number(args.cases ?? 100_000),
+    seed: SEED,
+    ...(args.batch !== '4' ? { batch: Number(args.batch) } : {}),
+    log: (line) => console.log(line),
+  });
+  console.log(result.summary);
+  process.exit(result.failures.length === 0 ? 0 : 1);
+}
 
 const target = await FuzzTarget.start({ waitMs: Number(args['wait-ms']) });
 const started = Date.now();

@@ -149,7 +149,14 @@ export class MspManager {
     if (cert.ca) {
       throw new IdentityError(`${what} is a CA certificate (basic constraints CA:TRUE) and cannot be used as an identity`);
     }
-    if (curveOf(cert.publicKey) === undefined) {
+    // The certificate may parse while its key does not (node throws a plain Error on access).
+    let publicKey: KeyObject;
+    try {
+      publicKey = cert.publicKey;
+    } catch (err) {
+      throw new IdentityError(`${what} has a public key that does not decode: ${messageOf(err)}`, { cause: err });
+    }
+    if (curveOf(publicKey) === undefined) {
       throw new IdentityError(`${what} has an unsupported public key: ECDSA on P-256 or P-384 is required`);
     }
     const leafProblem = timeProblem(cert, now, 'certificate');
@@ -172,7 +179,7 @@ export class MspManager {
       return Object.freeze({
         mspid,
         certificate: cert,
-        publicKey: cert.publicKey,
+        publicKey,
         pkiId: pkiIdOf(identity),
         subject,
         notBefore: new Date(Math.max(...all.map((c) => validity(c).notBefore.getTime()))),
