@@ -14,12 +14,13 @@ import { silentLogger, type Logger } from '../comm/logger.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
 import { GossipError, MessageTooLargeError, StoppedError, UnknownOriginError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
+import { verifySignatureAsync } from '../identity/signer.js';
 import { gossip } from '../proto/messages.js';
 import { SignedMessage, type MessageSigner } from '../wire/signed-message.js';
 import { burst } from './burst.js';
 import { toDelivery, type DataDelivery } from './data-delivery.js';
 import { payloadDigest, type DigestFn } from './data-digest.js';
-import { verifyDataMessage } from './data-origin.js';
+import { claimedOrigin, publicKeyOf, verifyDataMessage } from './data-origin.js';
 import { MessageStore } from './message-store.js';
 import { peersOf, samePkiId, selectPeers, type PeerSource } from './peer-selection.js';
 
@@ -64,6 +65,16 @@ export interface PushOptions {
    * against `identityMapper`) before it is stored, delivered or forwarded. Default false.
    */
   readonly verifyOrigin?: boolean;
+  /**
+   * With `verifyOrigin`: whether signatures are verified on libuv's threadpool
+   * (verifyDataMessageAsync), up to `maxPendingVerifications` at a time, beyond which the event
+   * loop verifies too (which slows reading, and so the senders). Deliveries may then come in
+   * another order than the messages arrived. Default true; false verifies in line
+   * (verifyDataMessage, through the mapper's own `verify`: use it for a mapper with other rules).
+   */
+  readonly verifyOffThread?: boolean;
+  /** Most verifications in progress off the main thread. Default 256. */
+  readonly maxPendingVerifications?: number;
   /** Where originator identities are looked up. Default: the comm's identity mapper. */
   readonly identityMapper?: IdentityMapper;
   /**
@@ -226,6 +237,10 @@ class PushPipeline implements Push {
   private readonly signer: MessageSigner | undefined;
   private readonly mapper: IdentityMapper | undefined;
   private readonly lanes = new Map<string, Lane>();
+  /** Digests being verified off the main thread, with the signature being checked. */
+  private readonly verifying = new Map<string, Uint8Array>();
+  private readonly offThread: boolean;
+  private readonly maxPending: number;
   private current: readonly RemotePeer[] = [];
   private nextSeq = Long.UONE;
   private stopped = false;
@@ -260,6 +275,8 @@ class PushPipeline implements Push {
     this.self = comm.getPKIid();
     this.signer = (options.sign ?? options.signer !== undefined) ? (options.signer ?? comm.signer) : undefined;
     this.mapper = options.verifyOrigin ? (options.identityMapper ?? comm.identityMapper) : undefined;
+    this.offThread = options.verifyOffThread ?? true;
+    this.maxPending = options.maxPendingVerifications ?? 256;
 
     this.subscription.add(peersOf(peers).subscribe((list) => (this.current = list)));
     if (options.batching === 'window') {
@@ -391,26 +408,78 @@ class PushPipeline implements Push {
       return;
     }
     if (this.mapper) {
+      if (this.offThread && this.verifying.size < this.maxPending) {
+        const pending = this.verifying.get(digest);
+        if (pending !== undefined && Buffer.compare(pending, signed.signature) === 0) {
+          this.counters.duplicates++;
+          return;
+        }
+        // What needs no cryptography is checked now, so that it fails at once.
+        let verified: Promise<void>;
+        try {
+          const { identity } = claimedOrigin(signed, this.mapper);
+          verified = verifySignatureAsync(publicKeyOf(identity), signed.payload, signed.signature);
+        } catch (err: unknown) {
+          this.refuse(m, err);
+          return;
+        }
+        // Another signature over the same payload is checked too: a forged copy arriving first
+        // must not shadow the genuine one.
+        const signature = signed.signature;
+        this.verifying.set(digest, signature);
+        const done = (): void => {
+          if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
+        };
+        verified.then(
+          () => {
+            done();
+            this.accept(m, digest, true);
+          },
+          (err: unknown) => {
+            done();
+            this.refuse(m, err);
+          },
+        );
+        return;
+      }
       try {
         verifyDataMessage(signed, this.mapper);
       } catch (err: unknown) {
-        if (err instanceof UnknownOriginError) {
-          this.counters.unknownOrigin++;
-          this.options.onUnknownOrigin?.(err.pkiId, m.connectionInfo);
-          if (this.rejected.observed) this.rejected.next({ from: m.connectionInfo, error: err });
-          return;
-        }
-        this.reject(m, err);
+        this.refuse(m, err);
         return;
       }
+    }
+    this.accept(m, digest, false);
+  }
+
+  /** A received message passed the originator check (if any): validate, store, deliver, forward. */
+  private accept(m: ReceivedMessage, digest: string, later: boolean): void {
+    if (this.stopped) return;
+    // Verified off the main thread: another copy may have got in meanwhile.
+    if (later && this.store.has(digest)) {
+      this.counters.duplicates++;
+      return;
     }
     if (this.options.validate && !this.options.validate(m)) {
       this.reject(m, new GossipError('refused by validate'));
       return;
     }
+    const signed = m.signedMessage;
     this.store.add(digest, signed);
     this.delivered.next(toDelivery(digest, signed, m.connectionInfo));
-    if (!this.stopped) this.route(signed, digest, m.connectionInfo.pkiId, false);
+    this.route(signed, digest, m.connectionInfo.pkiId, false);
+  }
+
+  /** A received message failed the originator check. */
+  private refuse(m: ReceivedMessage, err: unknown): void {
+    if (this.stopped) return;
+    if (err instanceof UnknownOriginError) {
+      this.counters.unknownOrigin++;
+      this.options.onUnknownOrigin?.(err.pkiId, m.connectionInfo);
+      if (this.rejected.observed) this.rejected.next({ from: m.connectionInfo, error: err });
+      return;
+    }
+    this.reject(m, err);
   }
 
   private reject(m: ReceivedMessage, err: unknown): void {

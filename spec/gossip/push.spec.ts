@@ -5,7 +5,7 @@ import { TestScheduler } from 'rxjs/testing';
 import type { Comm } from '../../lib/comm/comm.js';
 import type { RemotePeer } from '../../lib/comm/connection-info.js';
 import type { ReceivedMessage } from '../../lib/comm/received-message.js';
-import { toDelivery } from '../../lib/gossip/data-delivery.js';
+import { toDelivery, type DataDelivery } from '../../lib/gossip/data-delivery.js';
 import { payloadDigest } from '../../lib/gossip/data-digest.js';
 import { originOf, verifyDataMessage } from '../../lib/gossip/data-origin.js';
 import { verifyOrigin } from '../../lib/gossip/verify-origin.js';
@@ -304,33 +304,39 @@ describe('originator signatures (real identities, in-memory comm)', () => {
     assert.ok(verifyDataMessage(relayed, mapper).equals(origin.pkiId));
   });
 
-  it('push with verifyOrigin delivers verified messages and refuses the rest, asking for unknown identities', () => {
-    const comm = new FakeComm(receiver.pkiId, 'R:7051', () => 0);
-    comm.identityMapper = mapperOf(receiver);
-    comm.identityMapper.put(relay.pkiId, relay.identity);
-    const asked: string[] = [];
-    const push = createPush(comm, of([]), {
-      verifyOrigin: true,
-      onUnknownOrigin: (pkiId, from) => asked.push(`${pkiId.equals(origin.pkiId)} via ${from.pkiId.equals(relay.pkiId)}`),
+  for (const offThread of [true, false]) {
+    it(`push with verifyOrigin (${offThread ? 'off the main thread' : 'in line'}) delivers verified messages and refuses the rest, asking for unknown identities`, async () => {
+      const comm = new FakeComm(receiver.pkiId, 'R:7051', () => 0);
+      comm.identityMapper = mapperOf(receiver);
+      comm.identityMapper.put(relay.pkiId, relay.identity);
+      const asked: string[] = [];
+      const push = createPush(comm, of([]), {
+        verifyOrigin: true,
+        verifyOffThread: offThread,
+        onUnknownOrigin: (pkiId, from) => asked.push(`${pkiId.equals(origin.pkiId)} via ${from.pkiId.equals(relay.pkiId)}`),
+      });
+      const delivered: string[] = [];
+      const rejected: string[] = [];
+      push.delivered$.subscribe((d) => delivered.push(`${Buffer.from(d.data).toString()} from origin ${d.origin?.equals(origin.pkiId)}`));
+      push.rejected$.subscribe((r) => rejected.push(r.error.name));
+      const via = connectionInfo(relay.pkiId);
+      comm.receive(signedBy(origin, origin, 'early'), via);
+      comm.identityMapper.put(origin.pkiId, origin.identity); // e.g. membership learned it
+      comm.receive(signedBy(relay, origin, 'early'), via); // the same payload, forged: must not shadow the next
+      comm.receive(signedBy(origin, origin, 'early'), via);
+      comm.receive(signedBy(origin, origin, 'early'), via); // a duplicate
+      comm.receive(data('unsigned'), via);
+      await eventually(() => delivered.length + rejected.length >= 4, 'every verification to finish');
+      assert.deepEqual(asked, ['true via true']);
+      assert.deepEqual(delivered, ['early from origin true']);
+      assert.deepEqual([...rejected].sort(), ['SignatureError', 'SignatureError', 'UnknownOriginError']);
+      const stats = push.stats();
+      assert.equal(stats.unknownOrigin, 1);
+      assert.equal(stats.invalid, 2);
+      assert.equal(stats.duplicates, 1);
+      push.stop();
     });
-    const delivered: string[] = [];
-    const rejected: string[] = [];
-    push.delivered$.subscribe((d) => delivered.push(`${Buffer.from(d.data).toString()} from origin ${d.origin?.equals(origin.pkiId)}`));
-    push.rejected$.subscribe((r) => rejected.push(r.error.name));
-    const via = connectionInfo(relay.pkiId);
-    comm.receive(signedBy(origin, origin, 'early'), via);
-    comm.identityMapper.put(origin.pkiId, origin.identity); // e.g. membership learned it
-    comm.receive(signedBy(origin, origin, 'early'), via);
-    comm.receive(signedBy(relay, origin, 'forged'), via);
-    comm.receive(data('unsigned'), via);
-    assert.deepEqual(asked, ['true via true']);
-    assert.deepEqual(delivered, ['early from origin true']);
-    assert.deepEqual(rejected, ['UnknownOriginError', 'SignatureError', 'SignatureError']);
-    const stats = push.stats();
-    assert.equal(stats.unknownOrigin, 1);
-    assert.equal(stats.invalid, 2);
-    push.stop();
-  });
+  }
 
   it('verifyOrigin() checks deliveries of other pipelines', async () => {
     const mapper = mapperOf(receiver);
@@ -391,7 +397,14 @@ describe('push over loopback TLS (4 peers, fanout 2)', () => {
       published.push({ origin, digest: pushes[origin]!.publish(Buffer.from(`message ${n}`)) });
     }
     const expected = (i: number) => published.filter((p) => p.origin !== i).length;
-    await eventually(() => delivered.every((d, i) => d.size === expected(i)), 'every peer to get every message');
+    await eventually(() => delivered.every((d, i) => d.size === expected(i)), 'every peer to get every message').catch(
+      (err: unknown) => {
+        // What each side counted, so that a failure says where messages went.
+        const counts = pushes.map((p, i) => `peer${i}: ${delivered[i]!.size}/${expected(i)} ${JSON.stringify(p.stats())}`);
+        const drops = comms.map((c, i) => `peer${i} comm drops ${JSON.stringify(c.stats().dropped)}`);
+        throw new Error(`${String(err)}\n${[...counts, ...drops].join('\n')}`);
+      },
+    );
     await sleep(200); // time for stray copies, if any, to arrive
     delivered.forEach((d, i) => assert.equal(d.size, expected(i), `peer${i} deliveries`));
     for (const { origin, digest } of published) {
@@ -442,5 +455,44 @@ describe('push over loopback TLS (4 peers, fanout 2)', () => {
     await Promise.all(comms.map((c) => c.stop()));
     for (const p of pushes) p.stop();
     await expectNoLeaks(baseline);
+  });
+});
+
+describe('originator signatures over two hops (loopback TLS, a line of 3 peers)', () => {
+  const comms: Comm[] = [];
+  const pushes: Push[] = [];
+  let baseline: Map<string, number>;
+
+  before(async () => {
+    baseline = activeResources();
+    const selves = await Promise.all([0, 1, 2].map(fixturePeer));
+    comms.push(...(await Promise.all(selves.map((s) => startComm(s)))));
+    const at = (i: number): RemotePeer => ({ endpoint: comms[i]!.endpoint, pkiId: comms[i]!.getPKIid() });
+    // 0 — 1 — 2: peer2 only hears from peer1, never from the originator.
+    const lines = [[at(1)], [at(0), at(2)], [at(1)]];
+    comms.forEach((comm, i) =>
+      pushes.push(createPush(comm, of(lines[i]!), { sign: i === 0, verifyOrigin: i > 0, channel: Buffer.from('line') })),
+    );
+    // What membership does from alive messages: peer2 learns the originator's identity.
+    comms[2]!.identityMapper.put(selves[0]!.pkiId, selves[0]!.identity);
+  });
+
+  after(async () => {
+    for (const p of pushes) p.stop();
+    await Promise.all(comms.map((c) => c.stop()));
+    await expectNoLeaks(baseline);
+  });
+
+  it('the last peer verifies the originator signature on a message relayed untouched', async () => {
+    const got: DataDelivery[] = [];
+    pushes[2]!.delivered$.subscribe((d) => got.push(d));
+    const digest = await pushes[0]!.publishAsync(Buffer.from('signed at the origin'));
+    await eventually(() => got.length === 1, 'peer2 to get the message');
+    assert.equal(got[0]!.digest, digest);
+    assert.ok(got[0]!.origin?.equals(comms[0]!.getPKIid()), 'verified origin is peer0');
+    assert.ok(got[0]!.from.pkiId.equals(comms[1]!.getPKIid()), 'it came from peer1');
+    assert.ok(verifyDataMessage(got[0]!.message, comms[2]!.identityMapper).equals(comms[0]!.getPKIid()));
+    assert.equal(pushes[2]!.stats().invalid + pushes[2]!.stats().unknownOrigin, 0);
+    await eventually(() => pushes[0]!.stats().sent === 1, 'the stream to take the message');
   });
 });
