@@ -63,7 +63,7 @@ export interface PushResult {
   readonly drops: number;
 }
 
-export const PUSH_TARGETS = { unsignedVsSend: 0.8, signedVsVerify: 0.8 } as const;
+export const PUSH_TARGETS = { unsignedVsSend: 0.8, signedVsVerify: 0.8, loneP50Us: 2_000 } as const;
 
 const WARMUP_RTT = 20;
 
@@ -415,6 +415,11 @@ export function pushTargets(r: PushResult): string[][] {
       `push signed + verified ≥ ${PUSH_TARGETS.signedVsVerify}× one core's ECDSA verify/s`,
       `${fmtRatio(s)} (${fmtNum(r.pushSigned.median)} vs ${fmtNum(r.verifyPerSec.median)})`,
       yesNo(s >= PUSH_TARGETS.signedVsVerify),
+    ],
+    [
+      `lone message not held for a burst: push round trip p50 ≤ ${fmtNum(PUSH_TARGETS.loneP50Us)} µs (Fabric's window: ≥ 20 ms)`,
+      `${fmtNum(r.rtt.immediate.p50)} µs (window: ${fmtNum(r.rtt.window.p50)} µs)`,
+      yesNo(r.rtt.immediate.p50 <= PUSH_TARGETS.loneP50Us),
     ],
   ];
 }
