@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { generateOrg } from '../lib/certs/index.js';
 import { runConnections, type ConnectionsRow } from './scenario-connections.js';
 import { runFanout, type FanoutRow } from './scenario-fanout.js';
+import { pushSection, pushTargets, runPush, type PushResult } from './scenario-push.js';
 import { runThroughput, type ThroughputResult } from './scenario-throughput.js';
 import {
   BENCH_DIR,
@@ -30,7 +31,7 @@ import {
   type Summary,
 } from './support.js';
 
-const SCENARIOS = ['throughput', 'fanout', 'connections'] as const;
+const SCENARIOS = ['throughput', 'fanout', 'connections', 'push'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -69,11 +70,13 @@ const plan = quick
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 1, durationMs: 600, rttSamples: 1_000, inFlight: 16, sendAsyncWindow: 200 },
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
+      push: { reps: 1, durationMs: 1_000, payloadSize: 1024, rttSamples: 200, cryptoMs: 500 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
+      push: { reps: 3, durationMs: 2_000, payloadSize: 1024, rttSamples: 500, cryptoMs: 1_000 },
     };
 
 const TARGETS = { echoRatio: 0.9, p99Ratio: 1.2, rssPerConnKiB: 64, handshakesPerSec: 500 } as const;
@@ -90,7 +93,7 @@ async function main(): Promise<void> {
 
   // Identities: peer0 sends / serves; peer1.. receive and dial (one more for the warm-up dial).
   const maxPeers = Math.max(
-    only.has('throughput') ? 1 : 0,
+    only.has('throughput') || only.has('push') ? 1 : 0,
     only.has('fanout') ? Math.max(...plan.fanout.peerCounts) : 0,
     only.has('connections') ? Math.max(...plan.connections.sizes) + 1 : 0,
   );
@@ -102,6 +105,7 @@ async function main(): Promise<void> {
   let throughput: ThroughputResult | undefined;
   let fanout: FanoutRow[] | undefined;
   let connections: ConnectionsRow[] | undefined;
+  let push: PushResult | undefined;
   const load: Partial<Record<Scenario, ForeignLoad | undefined>> = {};
   if (only.has('throughput')) {
     monitor.start();
@@ -118,9 +122,14 @@ async function main(): Promise<void> {
     connections = await runConnections({ ...plan.connections, serverDir: hub!, dialerDirs: others });
     load.connections = monitor.stop();
   }
+  if (only.has('push')) {
+    monitor.start();
+    push = await runPush({ ...plan.push, senderDir: hub!, receiverDir: others[0]! });
+    load.push = monitor.stop();
+  }
 
   const elapsed = (now() - started) / 1000;
-  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, fanout, connections, load });
+  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, fanout, connections, push, load });
   process.stdout.write(`\n${markdown}\n`);
   writeFileSync(outFile, markdown);
   log(`wrote ${relative(process.cwd(), outFile)} (${elapsed.toFixed(0)} s)`);
@@ -137,6 +146,7 @@ interface Results {
   throughput: ThroughputResult | undefined;
   fanout: FanoutRow[] | undefined;
   connections: ConnectionsRow[] | undefined;
+  push?: PushResult | undefined;
   load: Partial<Record<Scenario, ForeignLoad | undefined>>;
 }
 
@@ -156,6 +166,7 @@ function render(r: Results): string {
   if (r.throughput) out.push(...throughputSection(r.throughput, r.load.throughput), '');
   if (r.fanout) out.push(...fanoutSection(r.fanout, r.load.fanout), '');
   if (r.connections) out.push(...connectionsSection(r.connections, r.load.connections), '');
+  if (r.push) out.push(...pushSection(r.push, plan.push.reps, plan.push.durationMs, loadNote(r.load.push)), '');
   out.push(...targetsSection(r), '');
   out.push(...methodSection(), '');
   return out.join('\n');
@@ -327,6 +338,7 @@ function targetsSection(r: Results): string[] {
       yesNo(Number.isFinite(rate) ? rate >= TARGETS.handshakesPerSec : undefined),
     ]);
   }
+  if (r.push) rows.push(...pushTargets(r.push));
   return ['## Targets', '', markdownTable(['Target', 'Measured (median)', 'Met'], rows, [false, true, false])];
 }
 

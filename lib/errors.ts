@@ -57,6 +57,20 @@ export class SignatureError extends GossipError {
   }
 }
 
+/**
+ * A signature names a PKI-ID whose identity this peer does not know (yet): nothing to verify it
+ * against. Not proof of forgery: the identity may arrive later (membership, identity pull).
+ */
+export class UnknownOriginError extends IdentityError {
+  readonly pkiId: Buffer;
+
+  constructor(pkiId: Uint8Array) {
+    const id = Buffer.from(pkiId);
+    super(`unknown originator ${id.toString('hex')}: no identity to verify its signature with`);
+    this.pkiId = id;
+  }
+}
+
 /** Bytes received did not decode as the protobuf message they must be. */
 export class DecodeError extends GossipError {
   constructor(message: string, options?: { cause?: unknown }) {

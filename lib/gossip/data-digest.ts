@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import Long from 'long';
 import type { SignedMessage } from '../wire/signed-message.js';
 
@@ -16,8 +16,14 @@ export type DigestFn = (message: SignedMessage) => string | undefined;
  */
 export const payloadDigest: DigestFn = (message) => {
   if (message.message.content !== 'dataMsg' || !message.message.dataMsg?.payload) return undefined;
-  return createHash('sha256').update(message.payload).digest('hex');
+  return sha256Hex(message.payload);
 };
+
+// One-shot hashing (Node ≥ 20.12) costs about half of a Hash object for a 1 KiB payload.
+const sha256Hex: (data: Uint8Array) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'hex')
+    : (data) => crypto.createHash('sha256').update(data).digest('hex');
 
 /**
  * Fabric's digest for blocks: the decimal seq_num of the payload. Only right when seq_num alone

@@ -6,8 +6,19 @@ export { burst } from './burst.js';
 export { MessageStore, type MessageStoreOptions } from './message-store.js';
 export { payloadDigest, seqNumDigest, type DigestFn } from './data-digest.js';
 export type { DataDelivery } from './data-delivery.js';
+export { originOf, verifyDataMessage } from './data-origin.js';
+export { verifyOrigin } from './verify-origin.js';
 export { peersOf, selectPeers, type PeerSource } from './peer-selection.js';
-export { createPush, type Push, type PushOptions, type PushStats } from './push.js';
+export {
+  createPush,
+  type PublishInit,
+  type Push,
+  type PushDrop,
+  type PushDropReason,
+  type PushOptions,
+  type PushRejection,
+  type PushStats,
+} from './push.js';
 export {
   MembershipTable,
   comparePeerTime,

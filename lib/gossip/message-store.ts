@@ -33,8 +33,14 @@ export class MessageStore {
   readonly capacity: number;
   readonly ttlMs: number;
   private readonly scheduler: SchedulerLike;
-  /** Insertion order is expiry order: re-adding an expired digest deletes it first. */
   private readonly entries = new Map<string, Entry>();
+  /**
+   * The digests held, oldest first, from `head` on: insertion order is expiry and eviction order.
+   * Every digest in `entries` is here exactly once. Kept apart from the Map because taking the
+   * oldest entry of a Map that keeps losing its first entries walks over the holes they leave.
+   */
+  private order: string[] = [];
+  private head = 0;
 
   constructor(options: MessageStoreOptions = {}) {
     this.capacity = options.capacity ?? 1_000;
@@ -49,51 +55,60 @@ export class MessageStore {
    * Returns true when it was new (and is now held), false for a duplicate.
    */
   add(digest: string, message: SignedMessage): boolean {
-    this.purge();
+    const now = this.scheduler.now();
+    this.purge(now);
     if (this.entries.has(digest)) return false;
-    this.entries.set(digest, { message, addedAt: this.scheduler.now() });
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
+    this.entries.set(digest, { message, addedAt: now });
+    this.order.push(digest);
+    while (this.entries.size > this.capacity) this.removeOldest();
     return true;
   }
 
   /** Whether a message with this digest is held (has been seen and not yet expired). */
   has(digest: string): boolean {
-    this.purge();
+    this.purge(this.scheduler.now());
     return this.entries.has(digest);
   }
 
   /** The message held under `digest`, if any. */
   get(digest: string): SignedMessage | undefined {
-    this.purge();
+    this.purge(this.scheduler.now());
     return this.entries.get(digest)?.message;
   }
 
   /** The digests held, oldest first. */
   digests(): string[] {
-    this.purge();
-    return [...this.entries.keys()];
+    this.purge(this.scheduler.now());
+    return this.order.slice(this.head);
   }
 
   /** How many messages are held. */
   get size(): number {
-    this.purge();
+    this.purge(this.scheduler.now());
     return this.entries.size;
   }
 
   /** Forgets everything. */
   clear(): void {
     this.entries.clear();
+    this.order = [];
+    this.head = 0;
   }
 
-  private purge(): void {
-    const deadline = this.scheduler.now() - this.ttlMs;
-    for (const [digest, entry] of this.entries) {
-      if (entry.addedAt > deadline) break;
-      this.entries.delete(digest);
+  private purge(now: number): void {
+    const deadline = now - this.ttlMs;
+    while (this.head < this.order.length && this.entries.get(this.order[this.head]!)!.addedAt <= deadline) this.removeOldest();
+  }
+
+  private removeOldest(): void {
+    this.entries.delete(this.order[this.head]!);
+    this.head++;
+    if (this.head === this.order.length) {
+      this.order = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }

@@ -86,6 +86,34 @@ export function createSigner(privateKey: string | Buffer | KeyObject): Signer {
  * not verify.
  */
 export function verifySignature(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): void {
+  checkSignatureForm(publicKey, signature);
+  let ok: boolean;
+  try {
+    ok = cryptoVerify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
+  } catch (err) {
+    throw new SignatureError(`signature could not be checked: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!ok) throw new SignatureError('signature does not verify');
+}
+
+/**
+ * verifySignature with the ECDSA verification itself on libuv's threadpool, so the event loop
+ * (and the other cores) keep working meanwhile. The same rules: the checks of the signature's
+ * form throw SignatureError synchronously; a signature that does not verify rejects with one.
+ */
+export function verifySignatureAsync(publicKey: KeyObject, data: Uint8Array, signature: Uint8Array): Promise<void> {
+  checkSignatureForm(publicKey, signature);
+  return new Promise((resolve, reject) => {
+    cryptoVerify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature, (err, ok) => {
+      if (err) reject(new SignatureError(`signature could not be checked: ${errorMessage(err)}`, { cause: err }));
+      else if (!ok) reject(new SignatureError('signature does not verify'));
+      else resolve();
+    });
+  });
+}
+
+/** Fabric's checks before any ECDSA math: a supported key, a strict DER signature, R and S in range, low S. */
+function checkSignatureForm(publicKey: KeyObject, signature: Uint8Array): void {
   const curve = curveOf(publicKey);
   if (curve === undefined) {
     throw new SignatureError(
@@ -99,13 +127,6 @@ export function verifySignature(publicKey: KeyObject, data: Uint8Array, signatur
   if (s <= 0n) throw new SignatureError('Invalid signature. S must be larger than zero');
   if (r >= n) throw new SignatureError('Invalid signature. R must be smaller than the curve order');
   if (s > n >> 1n) throw new SignatureError('Invalid S. Must be smaller than half the order');
-  let ok: boolean;
-  try {
-    ok = cryptoVerify('sha256', data, { key: publicKey, dsaEncoding: 'der' }, signature);
-  } catch (err) {
-    throw new SignatureError(`signature could not be checked: ${errorMessage(err)}`, { cause: err });
-  }
-  if (!ok) throw new SignatureError('signature does not verify');
 }
 
 /**

@@ -857,6 +857,7 @@ export namespace gossip {
         seqNum: (number|Long);
         data: Uint8Array;
         privateData: Uint8Array[];
+        originPkiId: Uint8Array;
         static create(properties: gossip.Payload.$Shape): gossip.Payload & gossip.Payload.$Shape;
         static create(properties?: gossip.Payload.$Properties): gossip.Payload;
         static encode(m: gossip.Payload.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
@@ -869,6 +870,7 @@ export namespace gossip {
             seqNum?: (number|Long|null);
             data?: (Uint8Array|null);
             privateData?: (Uint8Array[]|null);
+            originPkiId?: (Uint8Array|null);
             $unknowns?: Uint8Array[];
         }
         type $Shape = gossip.Payload.$Properties;

@@ -5819,6 +5819,7 @@ export const gossip = $root.gossip = (() => {
          * @property {number|Long|null} [seqNum] Payload seqNum
          * @property {Uint8Array|null} [data] Payload data
          * @property {Array.<Uint8Array>|null} [privateData] Payload privateData
+         * @property {Uint8Array|null} [originPkiId] Payload originPkiId
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -5876,6 +5877,14 @@ export const gossip = $root.gossip = (() => {
         Payload.prototype.privateData = $util.emptyArray;
 
         /**
+         * Payload originPkiId.
+         * @member {Uint8Array} originPkiId
+         * @memberof gossip.Payload
+         * @instance
+         */
+        Payload.prototype.originPkiId = $util.newBuffer([]);
+
+        /**
          * Creates a new Payload instance using the specified properties.
          * @function create
          * @memberof gossip.Payload
@@ -5915,6 +5924,8 @@ export const gossip = $root.gossip = (() => {
                 for (var i = 0; i < m.privateData.length; ++i)
                     w.uint32(/* id 3, wireType 2 =*/26).bytes(m.privateData[i]);
             }
+            if (m.originPkiId != null && $Object.hasOwnProperty.call(m, "originPkiId") && m.originPkiId.length)
+                w.uint32(/* id 1000, wireType 2 =*/8002).bytes(m.originPkiId);
             if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                 for (var i = 0; i < m.$unknowns.length; ++i)
                     w.raw(m.$unknowns[i]);
@@ -5983,6 +5994,15 @@ export const gossip = $root.gossip = (() => {
                         if (!(m.privateData && m.privateData.length))
                             m.privateData = [];
                         m.privateData.push(r.bytes());
+                        continue;
+                    }
+                case 1000: {
+                        if (u !== 2)
+                            break;
+                        if ((v = r.bytes()).length)
+                            m.originPkiId = v;
+                        else
+                            delete m.originPkiId;
                         continue;
                     }
                 }

@@ -1,0 +1,425 @@
+/**
+ * Scenario "push": push dissemination between two processes (mutual TLS, one connection,
+ * fanout 1), beside what bounds it, all measured in the same run, rep by rep:
+ *
+ * - ECDSA P-256 verifications per second on one core, in this process (node:crypto verify of
+ *   the signed payloads: the limit of a receiving core that verifies every message), and
+ *   signatures per second;
+ * - comm send(): the sender calls send() while the connection's queue holds fewer than 150
+ *   messages, resumes at 50 (queueDepth$, subscribed once for the whole scenario); the receiver
+ *   counts the data messages its comm receives;
+ * - push unsigned: the sender publishes with publishAsync() (waiting for room, never dropping);
+ *   the receiver runs a push and counts its deliveries;
+ * - push signed + verified: the same, with every message signed by the sender as its originator
+ *   and verified by the receiver's push (verifyOrigin) before delivery;
+ * - a lone message: one message in flight, the receiver's push answers each delivery by
+ *   publishing one back; round-trip p50/p99 with immediate sending and with Fabric's batching
+ *   window (10 messages or 10 ms).
+ *
+ * Rates are messages per second until the receiver counted the last one. CPU is per process:
+ * µs per message, and how busy each process was (CPU time / wall time; 1.0 = one full core).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
+import { firstValueFrom, of, take, type Subscription } from 'rxjs';
+import { createComm, createPush, loadPeerDir, SignedMessage, type Comm, type Push, type RemotePeer } from '../lib/index.js';
+import { BENCH_DIR, fmtNum, fmtRatio, fmtSummary, log, markdownTable, now, percentile, ROOT_DIR, summarize, type Summary } from './support.js';
+
+export interface PushConfig {
+  readonly reps: number;
+  /** Length of each throughput measurement. */
+  readonly durationMs: number;
+  readonly payloadSize: number;
+  /** Lone-message round trips timed per batching mode (after 20 untimed). */
+  readonly rttSamples: number;
+  /** Length of the in-process sign and verify measurements. */
+  readonly cryptoMs: number;
+  readonly senderDir: string;
+  readonly receiverDir: string;
+}
+
+/** CPU of one measurement: µs per message and busy fraction, per process. */
+export interface CpuRow {
+  readonly senderUs: Summary;
+  readonly receiverUs: Summary;
+  readonly senderBusy: Summary;
+  readonly receiverBusy: Summary;
+}
+
+export interface PushResult {
+  readonly payloadSize: number;
+  readonly verifyPerSec: Summary;
+  readonly signPerSec: Summary;
+  readonly commSend: Summary;
+  readonly pushUnsigned: Summary;
+  readonly pushSigned: Summary;
+  /** Per rep ratios, measured back to back within the rep. */
+  readonly unsignedRatio: Summary;
+  readonly signedRatio: Summary;
+  readonly cpu: { readonly commSend: CpuRow; readonly pushUnsigned: CpuRow; readonly pushSigned: CpuRow };
+  readonly rtt: { readonly immediate: { p50: number; p99: number }; readonly window: { p50: number; p99: number } };
+  /** Messages dropped anywhere (push drops and comm drops, both sides of the sender) — should be 0. */
+  readonly drops: number;
+}
+
+export const PUSH_TARGETS = { unsignedVsSend: 0.8, signedVsVerify: 0.8, loneP50Us: 2_000 } as const;
+
+const WARMUP_RTT = 20;
+
+export async function runPush(config: PushConfig): Promise<PushResult> {
+  const child = new PushChild();
+  let comm: Comm | undefined;
+  let depthSub: Subscription | undefined;
+  try {
+    const [remote, self] = await Promise.all([
+      child.request<{ endpoint: string; pkiIdHex: string }>('init', { dir: config.receiverDir }),
+      loadPeerDir(config.senderDir),
+    ]);
+    comm = await createComm({ self, listen: '127.0.0.1:0' });
+    const c = comm;
+    const peer: RemotePeer = { endpoint: remote.endpoint, pkiId: Buffer.from(remote.pkiIdHex, 'hex') };
+    const me = { endpoint: comm.endpoint, pkiIdHex: comm.getPKIid().toString('hex') };
+    const data = randomBytes(config.payloadSize);
+    const plain = SignedMessage.create({ dataMsg: { payload: { seqNum: 1, data } } });
+    await comm.sendAsync(plain, peer); // connect before anyone watches the queue
+    const depth = { value: 0 };
+    depthSub = comm.queueDepth$(peer).subscribe((d) => (depth.value = d));
+
+    // In-process crypto on the payloads push signs: the sender's key and identity.
+    const signedSamples = Array.from({ length: 64 }, (_, i) => {
+      const payload = SignedMessage.create({ dataMsg: { payload: { seqNum: i + 1, data, originPkiId: self.pkiId } } }).payload;
+      return { payload, signature: self.signer.sign(payload) };
+    });
+
+    const rates = { verify: [] as number[], sign: [] as number[], send: [] as number[], unsigned: [] as number[], signed: [] as number[] };
+    const ratios = { unsigned: [] as number[], signed: [] as number[] };
+    const cpu = { commSend: newCpu(), pushUnsigned: newCpu(), pushSigned: newCpu() };
+    let drops = 0;
+    for (let rep = 0; rep < config.reps; rep++) {
+      rates.verify.push(verifyRate(self.signer.publicKey, signedSamples, config.cryptoMs));
+      rates.sign.push(signRate(self.signer, signedSamples[0]!.payload, config.cryptoMs));
+
+      await child.request('comm-count');
+      await child.request('reset');
+      const warm = await sendPaced(c, peer, plain, depth, Math.min(300, config.durationMs));
+      await child.request('expect', { count: warm });
+      rates.send.push(
+        await measure(child, cpu.commSend, () => sendPaced(c, peer, plain, depth, config.durationMs)),
+      );
+
+      for (const signed of [false, true]) {
+        await child.request('push', { peer: me, verify: signed });
+        const push = createPush(c, of([peer]), { fanout: 1, sign: signed });
+        // Warm up (JIT, the receiver's first verifications) without measuring.
+        await child.request('reset');
+        const warm = await publishFor(push, data, Math.min(300, config.durationMs));
+        await child.request('expect', { count: warm });
+        const rate = await measure(child, signed ? cpu.pushSigned : cpu.pushUnsigned, () => publishFor(push, data, config.durationMs));
+        const stats = push.stats();
+        drops += Object.values(stats.dropped).reduce((a, b) => a + b, 0);
+        push.stop();
+        (signed ? rates.signed : rates.unsigned).push(rate);
+      }
+      ratios.unsigned.push(rates.unsigned.at(-1)! / rates.send.at(-1)!);
+      ratios.signed.push(rates.signed.at(-1)! / rates.verify.at(-1)!);
+      log(
+        `  push rep ${rep + 1}/${config.reps}: verify ${fmtNum(rates.verify.at(-1)!)}/s, sign ${fmtNum(rates.sign.at(-1)!)}/s; ` +
+          `comm send ${fmtNum(rates.send.at(-1)!)}, push unsigned ${fmtNum(rates.unsigned.at(-1)!)}, ` +
+          `push signed ${fmtNum(rates.signed.at(-1)!)} msgs/s`,
+      );
+    }
+
+    const rtt = {
+      immediate: await loneMessage(c, child, peer, me, data, 'immediate', config.rttSamples),
+      window: await loneMessage(c, child, peer, me, data, 'window', Math.max(20, Math.floor(config.rttSamples / 4))),
+    };
+    log(`  lone message p50: immediate ${rtt.immediate.p50.toFixed(0)} µs, window ${rtt.window.p50.toFixed(0)} µs`);
+    drops += Object.values(comm.stats().dropped).reduce((a, b) => a + b, 0);
+
+    return {
+      payloadSize: config.payloadSize,
+      verifyPerSec: summarize(rates.verify),
+      signPerSec: summarize(rates.sign),
+      commSend: summarize(rates.send),
+      pushUnsigned: summarize(rates.unsigned),
+      pushSigned: summarize(rates.signed),
+      unsignedRatio: summarize(ratios.unsigned),
+      signedRatio: summarize(ratios.signed),
+      cpu: { commSend: summarizeCpu(cpu.commSend), pushUnsigned: summarizeCpu(cpu.pushUnsigned), pushSigned: summarizeCpu(cpu.pushSigned) },
+      rtt,
+      drops,
+    };
+  } finally {
+    depthSub?.unsubscribe();
+    await comm?.stop();
+    await child.shutdown();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+function verifyRate(publicKey: KeyObject, samples: ReadonlyArray<{ payload: Uint8Array; signature: Uint8Array }>, ms: number): number {
+  const key = { key: publicKey, dsaEncoding: 'der' as const };
+  const start = now();
+  let n = 0;
+  while (now() - start < ms) {
+    for (const s of samples) {
+      if (!cryptoVerify('sha256', s.payload, key, s.signature)) throw new Error('bench: a signature did not verify');
+    }
+    n += samples.length;
+  }
+  return n / ((now() - start) / 1000);
+}
+
+function signRate(signer: { sign(data: Uint8Array): Uint8Array }, payload: Uint8Array, ms: number): number {
+  const start = now();
+  let n = 0;
+  while (now() - start < ms) {
+    for (let i = 0; i < 32; i++) signer.sign(payload);
+    n += 32;
+  }
+  return n / ((now() - start) / 1000);
+}
+
+interface CpuSamples {
+  senderUs: number[];
+  receiverUs: number[];
+  senderBusy: number[];
+  receiverBusy: number[];
+}
+
+const newCpu = (): CpuSamples => ({ senderUs: [], receiverUs: [], senderBusy: [], receiverBusy: [] });
+
+function summarizeCpu(s: CpuSamples): CpuRow {
+  return {
+    senderUs: summarize(s.senderUs),
+    receiverUs: summarize(s.receiverUs),
+    senderBusy: summarize(s.senderBusy),
+    receiverBusy: summarize(s.receiverBusy),
+  };
+}
+
+/**
+ * Resets the receiver's counter, runs `send` (which returns how many it sent), waits until the
+ * receiver counted them all, and returns messages per second over the whole span.
+ */
+async function measure(child: PushChild, cpu: CpuSamples, send: () => Promise<number>): Promise<number> {
+  await child.request('reset');
+  const childBefore = await child.request<NodeJS.CpuUsage>('cpu');
+  const own = process.cpuUsage();
+  const start = now();
+  const sent = await send();
+  await child.request('expect', { count: sent });
+  const wallUs = (now() - start) * 1000;
+  const ownUsed = process.cpuUsage(own);
+  const childAfter = await child.request<NodeJS.CpuUsage>('cpu');
+  const senderUs = ownUsed.user + ownUsed.system;
+  const receiverUs = childAfter.user + childAfter.system - childBefore.user - childBefore.system;
+  cpu.senderUs.push(senderUs / sent);
+  cpu.receiverUs.push(receiverUs / sent);
+  cpu.senderBusy.push(senderUs / wallUs);
+  cpu.receiverBusy.push(receiverUs / wallUs);
+  return sent / (wallUs / 1e6);
+}
+
+/** comm.send() while the connection's queue holds fewer than HIGH messages; resumes at LOW. */
+function sendPaced(comm: Comm, peer: RemotePeer, message: SignedMessage, depth: { value: number }, durationMs: number): Promise<number> {
+  const HIGH = 150;
+  const LOW = 50;
+  return new Promise((resolve) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    const pump = (): void => {
+      while (depth.value < HIGH) {
+        if (now() >= end) return resolve(sent);
+        comm.send(message, peer);
+        sent++;
+      }
+      const wait = (): void => {
+        if (depth.value <= LOW) pump();
+        else setImmediate(wait);
+      };
+      setImmediate(wait);
+    };
+    pump();
+  });
+}
+
+/** publishAsync() in a loop for `durationMs`: each call waits for room, nothing is dropped. */
+async function publishFor(push: Push, data: Uint8Array, durationMs: number): Promise<number> {
+  const end = now() + durationMs;
+  let n = 0;
+  while (now() < end) {
+    // A batch per clock read: reading the clock costs about as much as a publish.
+    for (let i = 0; i < 16; i++) await push.publishAsync(data);
+    n += 16;
+  }
+  return n;
+}
+
+/** One message in flight, answered by the receiver's push; round-trip p50/p99 in µs. */
+async function loneMessage(
+  comm: Comm,
+  child: PushChild,
+  peer: RemotePeer,
+  me: { endpoint: string; pkiIdHex: string },
+  data: Uint8Array,
+  batching: 'immediate' | 'window',
+  samples: number,
+): Promise<{ p50: number; p99: number }> {
+  await child.request('push', { peer: me, batching, echo: true });
+  const push = createPush(comm, of([peer]), { fanout: 1, batching });
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < samples + WARMUP_RTT; i++) {
+      const answered = firstValueFrom(push.delivered$.pipe(take(1)));
+      const start = now();
+      push.publish(data);
+      await answered;
+      if (i >= WARMUP_RTT) times.push((now() - start) * 1000);
+    }
+    times.sort((a, b) => a - b);
+    return { p50: percentile(times, 50), p99: percentile(times, 99) };
+  } finally {
+    push.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiving process
+
+/** bench/push-worker.ts as a child process, driven by request/reply over IPC. */
+class PushChild {
+  private readonly child: ChildProcess;
+  private lastId = 0;
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private ending = false;
+  private exited = false;
+  private readonly killOnExit = (): void => {
+    if (!this.exited) this.child.kill('SIGKILL');
+  };
+
+  constructor() {
+    const execArgv = ['--import', 'tsx', '--disable-warning=DEP0123'];
+    // e.g. BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the receiver.
+    execArgv.push(...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter((a) => a !== ''));
+    this.child = spawn(process.execPath, [...execArgv, join(BENCH_DIR, 'push-worker.ts')], {
+      cwd: ROOT_DIR,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    process.on('exit', this.killOnExit);
+    this.child.on('message', (raw: unknown) => {
+      const reply = raw as { id: number; ok: boolean; result?: unknown; error?: string };
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) waiter.resolve(reply.result);
+      else waiter.reject(new Error(`push-worker: ${reply.error ?? 'failed'}`));
+    });
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      process.removeListener('exit', this.killOnExit);
+      const error = new Error(`push-worker exited (${signal ?? `code ${code}`})`);
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+      if (!this.ending) process.stderr.write(`bench: ${error.message} unexpectedly\n`);
+    });
+    this.child.on('error', () => undefined);
+  }
+
+  request<T>(cmd: string, args: unknown = {}): Promise<T> {
+    if (this.exited) return Promise.reject(new Error('push-worker has exited'));
+    const id = ++this.lastId;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, cmd, args });
+    });
+  }
+
+  async shutdown(graceMs = 5_000): Promise<void> {
+    this.ending = true;
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.request('exit').catch(() => undefined);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering (called from run.ts)
+
+const yesNo = (met: boolean): string => (met ? '**yes**' : '**no**');
+const fmtBusy = (s: Summary): string => fmtSummary(s, (v) => v.toFixed(2));
+
+export function pushSection(r: PushResult, reps: number, durationMs: number, loadNote: string[]): string[] {
+  const cpuRow = (name: string, c: CpuRow): string[] => [
+    name,
+    fmtSummary(c.senderUs),
+    fmtSummary(c.receiverUs),
+    fmtBusy(c.senderBusy),
+    fmtBusy(c.receiverBusy),
+  ];
+  return [
+    `## Push (${r.payloadSize} B payload, two processes, mutual TLS, fanout 1)`,
+    '',
+    markdownTable(
+      ['Measure', 'msgs/s'],
+      [
+        ['ECDSA P-256 verify, one core, in-process (/s)', fmtSummary(r.verifyPerSec)],
+        ['ECDSA P-256 sign, one core, in-process (/s)', fmtSummary(r.signPerSec)],
+        ['comm send(), paced by queueDepth$', fmtSummary(r.commSend)],
+        ['push, unsigned (publishAsync)', fmtSummary(r.pushUnsigned)],
+        ['push, signed by the origin + verified by the receiver', fmtSummary(r.pushSigned)],
+      ],
+      [false, true],
+    ),
+    '',
+    'CPU per message (µs) and how busy each process was (CPU time / wall time, 1.00 = one core):',
+    '',
+    markdownTable(
+      ['Run', 'Sender µs/msg', 'Receiver µs/msg', 'Sender busy', 'Receiver busy'],
+      [
+        cpuRow('comm send()', r.cpu.commSend),
+        cpuRow('push unsigned', r.cpu.pushUnsigned),
+        cpuRow('push signed + verified', r.cpu.pushSigned),
+      ],
+      [false, true, true, true, true],
+    ),
+    '',
+    `Lone message (one in flight, the receiver's push answers each delivery): round trip p50 ` +
+      `${fmtNum(r.rtt.immediate.p50)} µs, p99 ${fmtNum(r.rtt.immediate.p99)} µs with immediate sending (the default); ` +
+      `p50 ${fmtNum(r.rtt.window.p50)} µs, p99 ${fmtNum(r.rtt.window.p99)} µs with Fabric's batching window ` +
+      `(10 messages or 10 ms, each way). Messages dropped during the scenario: ${r.drops}.`,
+    '',
+    `${reps} repetition(s) of ${durationMs} ms per run; comm send(), push unsigned and push signed alternate ` +
+      `within each repetition, and the in-process verify/s is measured in the same repetition; ratios are taken ` +
+      `per repetition. The sender's push and the receiver's comm share the machine's cores with the rest of the run.`,
+    ...loadNote,
+  ];
+}
+
+export function pushTargets(r: PushResult): string[][] {
+  const u = r.unsignedRatio.median;
+  const s = r.signedRatio.median;
+  return [
+    [
+      `push unsigned ≥ ${PUSH_TARGETS.unsignedVsSend}× comm send() msgs/s`,
+      `${fmtRatio(u)} (${fmtNum(r.pushUnsigned.median)} vs ${fmtNum(r.commSend.median)})`,
+      yesNo(u >= PUSH_TARGETS.unsignedVsSend),
+    ],
+    [
+      `push signed + verified ≥ ${PUSH_TARGETS.signedVsVerify}× one core's ECDSA verify/s`,
+      `${fmtRatio(s)} (${fmtNum(r.pushSigned.median)} vs ${fmtNum(r.verifyPerSec.median)})`,
+      yesNo(s >= PUSH_TARGETS.signedVsVerify),
+    ],
+    [
+      `lone message not held for a burst: push round trip p50 ≤ ${fmtNum(PUSH_TARGETS.loneP50Us)} µs (Fabric's window: ≥ 20 ms)`,
+      `${fmtNum(r.rtt.immediate.p50)} µs (window: ${fmtNum(r.rtt.window.p50)} µs)`,
+      yesNo(r.rtt.immediate.p50 <= PUSH_TARGETS.loneP50Us),
+    ],
+  ];
+}
