@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { gossip } from '../lib/proto/messages.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -89,4 +90,11 @@ export async function openRawStream(
       client.close();
     },
   };
+}
+
+/** An unsigned Envelope around a GossipMessage, encoded as an application using protobufjs would. */
+export function encodeEnvelope(message: gossip.IGossipMessage): Buffer {
+  const payload = gossip.GossipMessage.encode(message).finish();
+  const envelope = gossip.Envelope.encode({ payload, signature: new Uint8Array(0) }).finish();
+  return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);
 }

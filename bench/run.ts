@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick] [-- --out FILE] [-- --only throughput,fanout,connections]`
+ * `npm run bench [-- --quick] [-- --out FILE] [-- --only throughput,app,fanout,connections]`
  *
  * Runs the comm benchmarks (see the scenario files), prints markdown tables on stdout (progress
- * goes to stderr) and writes them, with the environment they ran in, to bench/RESULTS.md.
+ * goes to stderr) and writes them, with the environment they ran in, to bench/RESULTS.md (a full
+ * run) or bench/RESULTS.quick.md (`--quick`, not committed: the committed file stays a full run).
  * Every child process is killed when this one exits, however it exits.
  */
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateOrg } from '../lib/certs/index.js';
+import { runAppPath, type AppPathResult } from './scenario-app-path.js';
 import { runConnections, type ConnectionsRow } from './scenario-connections.js';
 import { runFanout, type FanoutRow } from './scenario-fanout.js';
 import { pushSection, pushTargets, runPush, type PushResult } from './scenario-push.js';
@@ -31,7 +33,7 @@ import {
   type Summary,
 } from './support.js';
 
-const SCENARIOS = ['throughput', 'fanout', 'connections', 'push'] as const;
+const SCENARIOS = ['throughput', 'app', 'fanout', 'connections', 'push'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -45,9 +47,9 @@ const { values: flags } = parseArgs({
 
 if (flags.help) {
   process.stdout.write(
-    'usage: npm run bench [-- --quick] [-- --out FILE] [-- --only throughput,fanout,connections]\n' +
-      '  --quick   smaller and fewer runs (under a minute)\n' +
-      '  --out     where to write the markdown (default bench/RESULTS.md)\n' +
+    `usage: npm run bench [-- --quick] [-- --out FILE] [-- --only ${SCENARIOS.join(',')}]\n` +
+      '  --quick   smaller and fewer runs (a few minutes)\n' +
+      '  --out     where to write the markdown (default bench/RESULTS.md, with --quick bench/RESULTS.quick.md)\n' +
       '  --only    run only these scenarios\n',
   );
   process.exit(0);
@@ -62,24 +64,35 @@ const only = new Set<Scenario>(
         return s as Scenario;
       }),
 );
-const outFile = flags.out ?? join(BENCH_DIR, 'RESULTS.md');
+// A quick run must not replace the committed results of a full one.
+const outFile = flags.out ?? join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
 
 /** Sizes, counts and durations of one run. */
 const plan = quick
   ? {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 1, durationMs: 600, rttSamples: 1_000, inFlight: 16, sendAsyncWindow: 200 },
+      app: { payloadSize: 1024, reps: 2, durationMs: 800, inFlight: 16 },
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 1, durationMs: 1_000, payloadSize: 1024, rttSamples: 200, cryptoMs: 500 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
+      app: { payloadSize: 1024, reps: 6, durationMs: 2_000, inFlight: 16 },
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 3, durationMs: 2_000, payloadSize: 1024, rttSamples: 500, cryptoMs: 1_000 },
     };
 
-const TARGETS = { echoRatio: 0.9, p99Ratio: 1.2, rssPerConnKiB: 64, handshakesPerSec: 500 } as const;
+const TARGETS = {
+  echoRatio: 0.9,
+  /** Issue 11: the application path, against raw grpc-js doing the same protobuf work. */
+  appRatio: 0.9,
+  appStretchRatio: 1.0,
+  p99Ratio: 1.2,
+  rssPerConnKiB: 64,
+  handshakesPerSec: 500,
+} as const;
 
 const tmp = mkdtempSync(join(tmpdir(), 'rxgossip-bench-'));
 installCleanup(() => rmSync(tmp, { recursive: true, force: true }));
@@ -93,7 +106,7 @@ async function main(): Promise<void> {
 
   // Identities: peer0 sends / serves; peer1.. receive and dial (one more for the warm-up dial).
   const maxPeers = Math.max(
-    only.has('throughput') || only.has('push') ? 1 : 0,
+    only.has('throughput') || only.has('app') || only.has('push') ? 1 : 0,
     only.has('fanout') ? Math.max(...plan.fanout.peerCounts) : 0,
     only.has('connections') ? Math.max(...plan.connections.sizes) + 1 : 0,
   );
@@ -103,6 +116,7 @@ async function main(): Promise<void> {
   const [hub, ...others] = dirs;
 
   let throughput: ThroughputResult | undefined;
+  let app: AppPathResult | undefined;
   let fanout: FanoutRow[] | undefined;
   let connections: ConnectionsRow[] | undefined;
   let push: PushResult | undefined;
@@ -111,6 +125,11 @@ async function main(): Promise<void> {
     monitor.start();
     throughput = await runThroughput({ ...plan.throughput, senderDir: hub!, receiverDir: others[0]! });
     load.throughput = monitor.stop();
+  }
+  if (only.has('app')) {
+    monitor.start();
+    app = await runAppPath({ ...plan.app, senderDir: hub!, receiverDir: others[0]! });
+    load.app = monitor.stop();
   }
   if (only.has('fanout')) {
     monitor.start();
@@ -129,7 +148,7 @@ async function main(): Promise<void> {
   }
 
   const elapsed = (now() - started) / 1000;
-  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, fanout, connections, push, load });
+  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, app, fanout, connections, push, load });
   process.stdout.write(`\n${markdown}\n`);
   writeFileSync(outFile, markdown);
   log(`wrote ${relative(process.cwd(), outFile)} (${elapsed.toFixed(0)} s)`);
@@ -144,6 +163,7 @@ interface Results {
   cores: number;
   loadAtStart: number;
   throughput: ThroughputResult | undefined;
+  app: AppPathResult | undefined;
   fanout: FanoutRow[] | undefined;
   connections: ConnectionsRow[] | undefined;
   push?: PushResult | undefined;
@@ -164,6 +184,7 @@ function render(r: Results): string {
     '',
   );
   if (r.throughput) out.push(...throughputSection(r.throughput, r.load.throughput), '');
+  if (r.app) out.push(...appSection(r.app, r.load.app), '');
   if (r.fanout) out.push(...fanoutSection(r.fanout, r.load.fanout), '');
   if (r.connections) out.push(...connectionsSection(r.connections, r.load.connections), '');
   if (r.push) out.push(...pushSection(r.push, plan.push.reps, plan.push.durationMs, loadNote(r.load.push)), '');
@@ -228,6 +249,30 @@ function throughputSection(t: ThroughputResult, load: ForeignLoad | undefined): 
       `raw writes until write() returns false and resumes on 'drain'. ` +
       `CPU = user + system time of both processes (sender and receiver) per message; it is less sensitive than the rates ` +
       `to what else runs on the machine. Messages dropped by rxgossip during the one-way runs: ${drops}.`,
+    ...loadNote(load),
+  ];
+}
+
+function appSection(a: AppPathResult, load: ForeignLoad | undefined): string[] {
+  const size = fmtBytes(a.payloadSize);
+  const rows = [
+    [size, 'echo, 16 in flight (round trips/s)', fmtSummary(a.echo.rx), fmtSummary(a.echo.raw), fmtRatio(ratio(a.echo.rx, a.echo.raw))],
+    [size, 'one-way, send paced (msgs/s)', fmtSummary(a.oneWay.rx), fmtSummary(a.oneWay.raw), fmtRatio(ratio(a.oneWay.rx, a.oneWay.raw))],
+    [size, 'CPU per echo round trip (µs)', fmtSummary(a.echoCpu.rx), fmtSummary(a.echoCpu.raw), fmtRatio(ratio(a.echoCpu.rx, a.echoCpu.raw))],
+    [size, 'CPU per one-way msg (µs)', fmtSummary(a.oneWayCpu.rx), fmtSummary(a.oneWayCpu.raw), fmtRatio(ratio(a.oneWayCpu.rx, a.oneWayCpu.raw))],
+  ];
+  const perRep = (ratios: readonly number[]): string => ratios.map((v) => v.toFixed(2)).join(', ');
+  return [
+    '## 1b. The application path: a message built per send, answered with respond(m.message)',
+    '',
+    markdownTable(['Payload', 'Measure', 'rxgossip', 'raw grpc-js', 'rxgossip/raw'], rows, [false, false, true, true, true]),
+    '',
+    `The client builds a fresh GossipMessage (DataMessage) for every send() and decodes every answer; the server ` +
+      `answers with respond(m.message), which encodes the message again. Raw grpc-js does the same protobuf work ` +
+      `(protobufjs encode per write; decode of Envelope and GossipMessage per message received; the echo re-encodes ` +
+      `both). One-way: send() paced by queueDepth$ as in section 1; the raw receiver decodes what it counts. ` +
+      `rxgossip and raw alternate within each repetition, the order flipping every repetition. Ratios per ` +
+      `repetition: echo ${perRep(a.echoRatios)}; one-way ${perRep(a.oneWayRatios)}. Messages dropped by rxgossip: ${a.drops}.`,
     ...loadNote(load),
   ];
 }
@@ -317,6 +362,13 @@ function targetsSection(r: Results): string[] {
     rows.push([`1 KiB one-way (sendAsync) ≥ ${TARGETS.echoRatio}× raw msgs/s`, fmtRatio(async), yesNo(async >= TARGETS.echoRatio)]);
     const paced = ratio(kib.oneWay.rxPaced, kib.oneWay.raw);
     rows.push([`1 KiB one-way (send paced) ≥ ${TARGETS.echoRatio}× raw msgs/s`, fmtRatio(paced), yesNo(paced >= TARGETS.echoRatio)]);
+  }
+  if (r.app) {
+    const size = fmtBytes(r.app.payloadSize);
+    const echo = ratio(r.app.echo.rx, r.app.echo.raw);
+    const oneWay = ratio(r.app.oneWay.rx, r.app.oneWay.raw);
+    rows.push([`${size} app-path echo ≥ ${TARGETS.appRatio}× raw (stretch ${TARGETS.appStretchRatio}×)`, fmtRatio(echo), yesNo(echo >= TARGETS.appRatio) + (echo >= TARGETS.appStretchRatio ? ', stretch too' : '')]);
+    rows.push([`${size} app-path one-way ≥ ${TARGETS.appRatio}× raw (stretch ${TARGETS.appStretchRatio}×)`, fmtRatio(oneWay), yesNo(oneWay >= TARGETS.appRatio) + (oneWay >= TARGETS.appStretchRatio ? ', stretch too' : '')]);
   }
   for (const p of r.throughput?.payloads ?? []) {
     const p99 = ratio(p.rttP99.rx, p.rttP99.raw);

@@ -146,7 +146,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
  * Runs a measurement that returns messages per second, records it in `rates`, and the CPU time
  * both processes spent per message (µs) in `cpu`.
  */
-async function withCpu(worker: Worker, rates: number[], cpu: number[], run: () => Promise<number>): Promise<void> {
+export async function withCpu(worker: Worker, rates: number[], cpu: number[], run: () => Promise<number>): Promise<void> {
   const own = process.cpuUsage();
   const child = await worker.request<NodeJS.CpuUsage>('cpu');
   const start = now();
@@ -261,7 +261,7 @@ function rawRoundTrips(stream: RawClientStream, bytes: Buffer, samples: number):
 // One-way: each sender runs for `durationMs` and returns how many it sent; the worker then
 // confirms it has counted them all. Messages per second, over the whole span.
 
-async function oneWayRun(worker: Worker, target: 'rx' | 'raw', send: () => Promise<number>): Promise<number> {
+export async function oneWayRun(worker: Worker, target: 'rx' | 'raw', send: () => Promise<number>): Promise<number> {
   await worker.request('reset');
   const start = now();
   const sent = await send();

@@ -6,7 +6,10 @@
  * Commands (request `{ id, cmd, args }`, reply `{ id, ok, result | error }`):
  *   rx-start { dirs }                         create one comm per peer dir, listening on 127.0.0.1:0
  *   raw-start { dir }                         start the raw grpc-js server with that dir's TLS pair
- *   mode { mode: 'echo' | 'count' | 'both' }  what to do with received DataMessages
+ *   mode { mode: 'echo' | 'count' | 'both', app? }  what to do with received DataMessages; with
+ *                                             app: true, echoes answer as an application does
+ *                                             (rxgossip: respond(m.message); raw: decode, re-encode)
+ *                                             and the raw server decodes what it counts
  *   reset                                     zero every receive counter
  *   expect { target, indices, perComm, timeoutMs }  resolve once each listed receiver counted perComm
  *   dial { endpoint, pkiIdHex, indices, concurrency }   each listed comm connects (sendAsync one message)
@@ -26,7 +29,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createComm, loadPeerDir, type Comm, type ReceivedMessage } from '../lib/index.js';
 import { gossip } from '../lib/proto/messages.js';
-import { openRawStream, rawClientCredentials, readTlsFiles, startRawServer, type RawServerStream } from './raw-grpc.js';
+import { encodeEnvelope, openRawStream, rawClientCredentials, readTlsFiles, startRawServer, type RawServerStream } from './raw-grpc.js';
 
 interface Request {
   id: number;
@@ -46,6 +49,8 @@ interface Waiter {
 
 const name = process.argv[2] ?? 'worker';
 let mode: Mode = 'count';
+/** Application path: answers are built from the decoded message, and raw decodes what it gets. */
+let app = false;
 const comms: Comm[] = [];
 /** Receive counters: index i for comm i; the raw server uses its own. */
 const counts: number[] = [];
@@ -87,7 +92,7 @@ async function rxStart(dirs: string[]): Promise<Array<{ endpoint: string; pkiIdH
       .accept((m) => m.message.content === 'dataMsg')
       .subscribe((m: ReceivedMessage) => {
         if (mode !== 'echo') counted(index);
-        if (mode !== 'count') void m.respond(m.signedMessage);
+        if (mode !== 'count') void m.respond(app ? m.message : m.signedMessage);
       });
   }
   return created.map((comm) => ({ endpoint: comm.endpoint, pkiIdHex: comm.getPKIid().toString('hex') }));
@@ -106,6 +111,13 @@ async function rawStart(dir: string): Promise<{ endpoint: string }> {
     call.on('cancelled', closed);
     call.on('finish', closed);
     call.on('data', (bytes: Buffer) => {
+      if (app) {
+        // The protobuf work an application does with what it receives, and with what it answers.
+        const message = gossip.GossipMessage.decode(gossip.Envelope.decode(bytes).payload);
+        if (mode !== 'echo') rawCounted();
+        if (mode !== 'count') call.write(encodeEnvelope(message));
+        return;
+      }
       if (mode !== 'echo') rawCounted();
       if (mode !== 'count') call.write(bytes);
     });
@@ -255,6 +267,7 @@ async function handle(req: Request): Promise<unknown> {
       return rawStart(String(args.dir));
     case 'mode':
       mode = args.mode as Mode;
+      app = args.app === true;
       return mode;
     case 'reset':
       counts.fill(0);

@@ -5,6 +5,7 @@ import { ConnectionClosedError, GossipError, HandshakeError } from '../errors.js
 import { SignedMessage } from '../wire/signed-message.js';
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { FrameSink } from './frame-sink.js';
 import { OutboundBuffer, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import type { OverflowPolicy } from './options.js';
 import type { ReceivedMessage } from './received-message.js';
@@ -294,7 +295,7 @@ export class Connection {
     this.transition(ConnectionState.Open);
     this.settleOpened.resolve(outcome.info);
     waiter.resolve(outcome);
-    if (this.stream) this.outbound.attach(this.stream);
+    if (this.stream) this.outbound.attach(FrameSink.for(this.stream));
   }
 
   private readonly onEnd = (): void => {

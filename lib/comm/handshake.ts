@@ -97,7 +97,7 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
   if (message.content !== 'conn' || !conn) {
     throw new HandshakeError('not-conn', `wrong type of handshake message: expected conn, got ${message.content ?? 'none'}`);
   }
-  const pkiId = Buffer.from(conn.pkiId ?? []);
+  const pkiId = ownCopy(conn.pkiId ?? new Uint8Array(0));
   if (pkiId.length === 0) {
     throw new HandshakeError('empty-pki-id', 'no PKI-ID in handshake message');
   }
@@ -133,7 +133,25 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
       `remote is ${pkiId.toString('hex')}, expected ${Buffer.from(ctx.expectedPkiId).toString('hex')}`,
     );
   }
-  return { pkiId, identity, probe: conn.probe === true, signedData: envelope.payload, signature };
+  // Kept for the connection's life: copies of their own, so as not to pin the received chunk.
+  return {
+    pkiId,
+    identity: ownCopy(identity),
+    probe: conn.probe === true,
+    signedData: ownCopy(envelope.payload),
+    signature: ownCopy(signature),
+  };
+}
+
+/**
+ * A copy in an allocation of its own. Decoded fields are views into the buffer received, and
+ * Buffer.from of a small array takes a slice of a shared 8 KiB pool: either way, bytes kept as
+ * long as a connection lives would hold on to far more memory than their size.
+ */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
 }
 
 function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {

@@ -20,6 +20,9 @@ export interface OutboundSink {
   write(bytes: Buffer, callback?: (err?: Error | null) => void): boolean;
   once(event: 'drain', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
+  /** Optional: hold writes until uncork(), so that a run of queued messages goes out as one write. */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /**
@@ -210,6 +213,8 @@ export class OutboundBuffer {
   private drain(): void {
     const sink = this.sink;
     if (!sink || this.waitingForDrain || this.held > 0 || this.closed) return;
+    const corked = this.queue.length - this.head > 1 && sink.cork !== undefined;
+    if (corked) sink.cork!();
     while (this.head < this.queue.length) {
       const item = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as OutboundItem;
@@ -223,6 +228,7 @@ export class OutboundBuffer {
         break;
       }
     }
+    if (corked) sink.uncork!();
     if (this.head === this.queue.length) {
       this.queue = [];
       this.head = 0;

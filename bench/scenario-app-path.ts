@@ -1,0 +1,232 @@
+/**
+ * Scenario 1b: the path applications take. Section 1 sends pre-encoded envelopes; applications
+ * do not hold those: they build a GossipMessage for every send() and answer a received one with
+ * respond(m.message). Measured here, beside raw grpc-js doing the same protobuf work in the same
+ * run (rep by rep, alternating):
+ *
+ * - echo: 16 in flight; the client builds a fresh `GossipMessage{dataMsg}` per send and decodes
+ *   every answer; the server answers each with respond(m.message) (raw: decodes the Envelope and
+ *   its GossipMessage, encodes both again, writes);
+ * - one-way: the client builds a message per send() (paced by queueDepth$ as in section 1; raw:
+ *   encodes per write, write()/'drain'); the receiver decodes and counts (raw: decodes both too).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { createComm, gossip, loadPeerDir, type Comm, type RemotePeer } from '../lib/index.js';
+import { encodeEnvelope, openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import { oneWayRun, withCpu } from './scenario-throughput.js';
+import { log, now, summarize, Worker, type Summary } from './support.js';
+
+export interface AppPathConfig {
+  readonly payloadSize: number;
+  readonly reps: number;
+  readonly durationMs: number;
+  readonly inFlight: number;
+  readonly senderDir: string;
+  readonly receiverDir: string;
+}
+
+export interface AppPathResult {
+  readonly payloadSize: number;
+  readonly echo: { rx: Summary; raw: Summary };
+  readonly oneWay: { rx: Summary; raw: Summary };
+  /** CPU time (µs, both processes) per round trip / per message. */
+  readonly echoCpu: { rx: Summary; raw: Summary };
+  readonly oneWayCpu: { rx: Summary; raw: Summary };
+  /** Messages dropped by rxgossip during the runs (should be 0). */
+  readonly drops: number;
+  /** Ratio rxgossip/raw of each repetition, in order (the alternation pairs them). */
+  readonly echoRatios: readonly number[];
+  readonly oneWayRatios: readonly number[];
+}
+
+const isData = (m: { message: gossip.GossipMessage }): boolean => m.message.content === 'dataMsg';
+
+export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> {
+  const worker = new Worker('app-path-receiver');
+  let comm: Comm | undefined;
+  let closeRaw: (() => void) | undefined;
+  try {
+    const [[remote], rawServer, self, tls] = await Promise.all([
+      worker.request<Array<{ endpoint: string; pkiIdHex: string }>>('rx-start', { dirs: [config.receiverDir] }),
+      worker.request<{ endpoint: string }>('raw-start', { dir: config.receiverDir }),
+      loadPeerDir(config.senderDir),
+      readTlsFiles(config.senderDir),
+    ]);
+    comm = await createComm({ self, listen: '127.0.0.1:0' });
+    const c = comm;
+    const peer: RemotePeer = { endpoint: remote!.endpoint, pkiId: Buffer.from(remote!.pkiIdHex, 'hex') };
+    const raw = await openRawStream(rawServer.endpoint, tls);
+    closeRaw = raw.close;
+    const data = randomBytes(config.payloadSize);
+    let seq = 0;
+    const build = (): gossip.IGossipMessage => ({ nonce: 1, dataMsg: { payload: { seqNum: ++seq, data } } });
+    log(`app path: ${config.payloadSize} B payload, a message built per send`);
+    // BENCH_PROFILE_DIR=dir: CPU profiles of both processes during each run of the first repetition.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    const profile = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      if (!profileDir) return run();
+      const session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 250 });
+      await Promise.all([session.post('Profiler.start'), worker.request('profile-start')]);
+      const result = await run();
+      const { profile: own } = await session.post('Profiler.stop');
+      session.disconnect();
+      await Promise.all([
+        writeFile(join(profileDir, `app-${name}-sender.cpuprofile`), JSON.stringify(own)),
+        worker.request('profile-stop', { file: join(profileDir, `app-${name}-receiver.cpuprofile`) }),
+      ]);
+      return result;
+    };
+
+    await worker.request('mode', { mode: 'echo', app: true });
+    await rxEcho(c, peer, build, config.inFlight, Math.min(500, config.durationMs));
+    await rawEcho(raw.stream, build, config.inFlight, Math.min(500, config.durationMs));
+
+    const echo = { rx: [] as number[], raw: [] as number[] };
+    const echoCpu = { rx: [] as number[], raw: [] as number[] };
+    const oneWay = { rx: [] as number[], raw: [] as number[] };
+    const oneWayCpu = { rx: [] as number[], raw: [] as number[] };
+    const drops = (): number => Object.values(c.stats().dropped).reduce((a, b) => a + b, 0);
+    const dropsBefore = drops();
+    for (let rep = 0; rep < config.reps; rep++) {
+      await worker.request('mode', { mode: 'echo', app: true });
+      // Alternate which goes first, so that neither always runs in the other's wake.
+      const profiled = rep === 0 ? profile : async <T>(_: string, run: () => Promise<T>): Promise<T> => run();
+      const echoRuns = [
+        () => profiled('rx-echo', () => withCpu(worker, echo.rx, echoCpu.rx, () => rxEcho(c, peer, build, config.inFlight, config.durationMs))),
+        () => profiled('raw-echo', () => withCpu(worker, echo.raw, echoCpu.raw, () => rawEcho(raw.stream, build, config.inFlight, config.durationMs))),
+      ];
+      for (const run of rep % 2 === 0 ? echoRuns : echoRuns.reverse()) await run();
+      await worker.request('mode', { mode: 'count', app: true });
+      const oneWayRuns = [
+        () => profiled('rx-oneway', () => withCpu(worker, oneWay.rx, oneWayCpu.rx, () => oneWayRun(worker, 'rx', () => rxSendPaced(c, peer, build, config.durationMs)))),
+        () => profiled('raw-oneway', () => withCpu(worker, oneWay.raw, oneWayCpu.raw, () => oneWayRun(worker, 'raw', () => rawSend(raw.stream, build, config.durationMs)))),
+      ];
+      for (const run of rep % 2 === 0 ? oneWayRuns : oneWayRuns.reverse()) await run();
+      log(
+        `  rep ${rep + 1}/${config.reps}: echo rx ${echo.rx.at(-1)!.toFixed(0)} raw ${echo.raw.at(-1)!.toFixed(0)} rt/s ` +
+          `(${(echo.rx.at(-1)! / echo.raw.at(-1)!).toFixed(2)}×); one-way rx ${oneWay.rx.at(-1)!.toFixed(0)} raw ` +
+          `${oneWay.raw.at(-1)!.toFixed(0)} msg/s (${(oneWay.rx.at(-1)! / oneWay.raw.at(-1)!).toFixed(2)}×)`,
+      );
+    }
+    return {
+      payloadSize: config.payloadSize,
+      echo: { rx: summarize(echo.rx), raw: summarize(echo.raw) },
+      oneWay: { rx: summarize(oneWay.rx), raw: summarize(oneWay.raw) },
+      echoCpu: { rx: summarize(echoCpu.rx), raw: summarize(echoCpu.raw) },
+      oneWayCpu: { rx: summarize(oneWayCpu.rx), raw: summarize(oneWayCpu.raw) },
+      drops: drops() - dropsBefore,
+      echoRatios: echo.rx.map((v, i) => v / echo.raw[i]!),
+      oneWayRatios: oneWay.rx.map((v, i) => v / oneWay.raw[i]!),
+    };
+  } finally {
+    closeRaw?.();
+    await comm?.stop();
+    await worker.shutdown();
+  }
+}
+
+/** Echo, `inFlight` outstanding: every answer is decoded and a new message is built and sent. */
+function rxEcho(comm: Comm, peer: RemotePeer, build: () => gossip.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let outstanding = 0;
+    const start = now();
+    const end = start + durationMs;
+    const sub = comm.accept(isData).subscribe(() => {
+      done++;
+      outstanding--;
+      if (now() < end) {
+        outstanding++;
+        comm.send(build(), peer);
+      } else if (outstanding === 0) {
+        sub.unsubscribe();
+        resolve(done / ((now() - start) / 1000));
+      }
+    });
+    for (; outstanding < inFlight; outstanding++) comm.send(build(), peer);
+  });
+}
+
+function rawEcho(stream: RawClientStream, build: () => gossip.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let outstanding = 0;
+    const start = now();
+    const end = start + durationMs;
+    const onData = (bytes: Buffer): void => {
+      // What the rxgossip client does with every answer: the Envelope and its GossipMessage.
+      const message = gossip.GossipMessage.decode(gossip.Envelope.decode(bytes).payload);
+      if (message.content !== 'dataMsg') return;
+      done++;
+      outstanding--;
+      if (now() < end) {
+        outstanding++;
+        stream.write(encodeEnvelope(build()));
+      } else if (outstanding === 0) {
+        stream.removeListener('data', onData);
+        resolve(done / ((now() - start) / 1000));
+      }
+    };
+    stream.on('data', onData);
+    for (; outstanding < inFlight; outstanding++) stream.write(encodeEnvelope(build()));
+  });
+}
+
+/** send() of a message built per call, paced by queueDepth$ (as rxSendPaced in section 1). */
+function rxSendPaced(comm: Comm, peer: RemotePeer, build: () => gossip.IGossipMessage, durationMs: number): Promise<number> {
+  const HIGH = 150;
+  const LOW = 50;
+  return new Promise((resolve) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    let depth = 0;
+    let waiting = false;
+    let finished = false;
+    const pump = (): void => {
+      waiting = false;
+      while (depth < HIGH) {
+        if (now() >= end) {
+          finished = true;
+          sub.unsubscribe();
+          resolve(sent);
+          return;
+        }
+        comm.send(build(), peer);
+        sent++;
+      }
+      waiting = true;
+    };
+    const sub = comm.queueDepth$(peer).subscribe((d) => {
+      depth = d;
+      if (waiting && !finished && d <= LOW) {
+        waiting = false;
+        setImmediate(pump);
+      }
+    });
+    pump();
+  });
+}
+
+function rawSend(stream: RawClientStream, build: () => gossip.IGossipMessage, durationMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const end = now() + durationMs;
+    let sent = 0;
+    const pump = (): void => {
+      while (now() < end) {
+        sent++;
+        if (!stream.write(encodeEnvelope(build()))) {
+          stream.once('drain', pump);
+          return;
+        }
+      }
+      resolve(sent);
+    };
+    pump();
+  });
+}

@@ -1,0 +1,106 @@
+// FrameSink on real grpc-js calls (plain TCP on 127.0.0.1): it must find the http2 stream under
+// the installed grpc-js's calls, on both sides (a grpc-js upgrade that moves it fails here, not
+// silently in the benchmark), keep the order of messages grpc-js itself still has in flight, and
+// fall back to the call when interceptors stand in between.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { FrameSink } from '../../lib/comm/frame-sink.js';
+import { GossipServer } from '../../lib/comm/server.js';
+import {
+  GossipClientConstructor,
+  type ClientGossipStream,
+  type GossipClient,
+  type ServerGossipStream,
+} from '../../lib/wire/service.js';
+
+describe('FrameSink', () => {
+  let server: GossipServer;
+  const calls: ServerGossipStream[] = [];
+  const clients: GossipClient[] = [];
+
+  before(async () => {
+    server = await GossipServer.listen(
+      '127.0.0.1:0',
+      { credentials: grpc.ServerCredentials.createInsecure(), maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 },
+      (call) => {
+        call.on('error', () => undefined);
+        calls.push(call);
+      },
+    );
+  });
+  after(async () => {
+    for (const client of clients) client.close();
+    await server.close(100);
+  });
+
+  async function open(interceptors: grpc.Interceptor[] = []): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> {
+    const client = new GossipClientConstructor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.enable_retries': 0,
+    });
+    clients.push(client);
+    const seen = calls.length;
+    const stream = client.GossipStream(new grpc.Metadata(), { interceptors });
+    stream.on('error', () => undefined);
+    stream.write(Buffer.from('hello'));
+    while (calls.length === seen) await new Promise((r) => setTimeout(r, 5));
+    const call = calls[calls.length - 1]!;
+    await new Promise((r) => call.once('data', r));
+    return { client: stream, call };
+  }
+
+  function collect(stream: ClientGossipStream | ServerGossipStream, count: number): Promise<string[]> {
+    const got: string[] = [];
+    return new Promise((resolve) => {
+      const onData = (chunk: Buffer): void => {
+        got.push(chunk.toString());
+        if (got.length === count) {
+          stream.removeListener('data', onData);
+          resolve(got);
+        }
+      };
+      stream.on('data', onData);
+    });
+  }
+
+  it('writes frames straight into the http2 stream on both sides, in order after what grpc-js still holds', async () => {
+    const { client, call } = await open();
+    const expected = Array.from({ length: 500 }, (_, i) => `m${i}`);
+    for (const [writer, reader] of [
+      [call, client],
+      [client, call],
+    ] as const) {
+      const received = collect(reader, expected.length);
+      // The first messages go through grpc-js (as the handshake message does); the sink must
+      // not overtake them.
+      for (const m of expected.slice(0, 5)) writer.write(Buffer.from(m));
+      const sink = FrameSink.for(writer);
+      assert.ok(sink instanceof FrameSink, `no http2 stream found under the ${writer === call ? 'server' : 'client'} call`);
+      sink.cork!();
+      for (const m of expected.slice(5)) sink.write(Buffer.from(m));
+      sink.uncork!();
+      assert.deepEqual(await received, expected);
+    }
+  });
+
+  it('calls back once the http2 stream took each message', async () => {
+    const { client, call } = await open();
+    const sink = FrameSink.for(call);
+    const received = collect(client, 3);
+    const done = await Promise.all(
+      ['a', 'b', 'c'].map((m) => new Promise<string>((resolve, reject) => sink.write(Buffer.from(m), (err) => (err ? reject(err) : resolve(m))))),
+    );
+    assert.deepEqual(done, ['a', 'b', 'c']);
+    assert.deepEqual(await received, ['a', 'b', 'c']);
+  });
+
+  it('leaves a call with client interceptors to grpc-js', async () => {
+    const passThrough: grpc.Interceptor = (options, next) => new grpc.InterceptingCall(next(options));
+    const { client, call } = await open([passThrough]);
+    assert.equal(FrameSink.for(client), client);
+    const received = collect(call, 1);
+    FrameSink.for(client).write(Buffer.from('through grpc-js'));
+    assert.deepEqual(await received, ['through grpc-js']);
+  });
+});
