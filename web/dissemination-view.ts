@@ -21,6 +21,11 @@ const KEEP = 40;
  */
 export class DisseminationView {
   private readonly messages = new Map<string, Tracked>();
+  /**
+   * Messages scrolled off the list. A late arrival of one (a restarted peer catching up by pull)
+   * must not bring it back as if new, with a reach of one.
+   */
+  private readonly forgotten = new Set<string>();
   private picked: string | undefined;
   private labels = new Map<string, string>();
   private peers = 0;
@@ -43,6 +48,7 @@ export class DisseminationView {
 
   add(event: DeliveryEvent): void {
     let tracked = this.messages.get(event.message);
+    if (!tracked && this.forgotten.has(event.message)) return;
     if (!tracked) {
       const li = document.createElement('li');
       li.dataset.message = event.message;
@@ -57,6 +63,8 @@ export class DisseminationView {
         const oldest = this.messages.keys().next().value as string;
         this.messages.get(oldest)?.li.remove();
         this.messages.delete(oldest);
+        this.forgotten.add(oldest);
+        if (this.forgotten.size > 10 * KEEP) this.forgotten.delete(this.forgotten.values().next().value as string);
         if (this.picked === oldest) this.picked = undefined;
       }
     }
