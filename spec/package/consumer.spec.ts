@@ -62,6 +62,7 @@ describe('the packed package, installed in a fresh project', { timeout: 600_000 
     const files = list.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     assert.ok(files.includes('dist/index.js') && files.includes('dist/index.d.ts') && files.includes('dist/metrics/index.js'));
     assert.ok(files.includes('dist/proto/messages.js') && files.includes('dist/cli/main.js'));
+    assert.ok(files.includes('dist/ui/assets/app.js') && files.includes('dist/ui/assets/index.html'), 'the live page ships built');
     assert.ok(files.includes('LICENSE') && files.includes('README.md') && files.includes('schema/gossip/message.proto'));
     const stray = files.filter((f) => /^(spec|bench|examples|scripts|lib|\.ci)\//.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
     assert.deepEqual(stray, []);
