@@ -148,12 +148,12 @@ export interface Comm {
    */
   accept(predicate?: (message: ReceivedMessage) => boolean): Observable<ReceivedMessage>;
   /**
-   * PKI-IDs of peers that broke: a dial or handshake that failed, a write that failed, or a
-   * connection that dropped under its stream (reset, closed without ending the stream, keepalive
-   * timeout). A peer that went away on purpose does not show here: it ended the stream (status
-   * OK, or a half-close), or cancelled it while its connection was up, which is how a Fabric
-   * peer closes a connection and stops its comm; the next send to it dials, and reports it if
-   * that fails. Hot; completes on stop; never errors.
+   * PKI-IDs of peers presumed dead, as Fabric's `PresumedDead()`: a dial or handshake to the peer
+   * failed, or a send failed (its connection broke with messages it could not write: reset,
+   * keepalive timeout, write error). A peer that went away (ended or cancelled its stream, which
+   * is how a Fabric peer closes connections and stops its comm) is not reported while nothing
+   * waits to be sent to it: at TCP level that looks like a killed process too, so the next send
+   * dials it and reports it if that fails. Hot; completes on stop; never errors.
    */
   readonly presumedDead$: Observable<Buffer>;
   /** Every message dropped, with the reason. Hot; completes on stop. */
@@ -249,7 +249,6 @@ class CommImpl implements Comm {
         this.counters.sent++;
         this.options.metrics?.messageSent();
       },
-      transportAlive: (conn) => (conn.direction === 'inbound' ? this.server?.transportAlive(conn.endpoint) : undefined),
       received: (conn, signed) => {
         this.counters.received++;
         this.options.metrics?.messageReceived();

@@ -43,6 +43,8 @@ export class ConnectionStore {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Dials in progress: resolve once the connection is registered (usable by everyone). */
   private readonly dials = new WeakMap<Connection, Promise<void>>();
+  /** Opened connections that closed with messages they could not write (a failed send). */
+  private readonly lostWrites = new WeakSet<Connection>();
   private liveCount = 0;
   private stopped = false;
 
@@ -225,6 +227,7 @@ export class ConnectionStore {
         return;
       }
     }
+    if (opened && !this.stopped) this.lostWrites.add(conn);
     this.deps.dropped(conn, items, this.stopped ? 'stopped' : opened ? 'connection-closed' : 'dial-failed', cause);
   }
 
@@ -250,9 +253,12 @@ export class ConnectionStore {
       return;
     }
     this.active.delete(hex);
-    // A peer that broke is presumed dead; one that went away (ended or cancelled its stream) is
-    // not: it may be restarting or closing a duplicate, and a send that cannot reach it will say.
-    if (!close.graceful && !close.local && !close.wentAway && !this.stopped) this.deps.presumedDead(info.pkiId);
+    // As Fabric: a peer is presumed dead when a dial fails (onDialFailed) or a send fails, here
+    // messages its connection could not write. A stream that ends, is cancelled or drops while
+    // nothing waits for it is not a death by itself: a Fabric peer that stops cancels its streams,
+    // and a killed process's kernel closes its sockets the same orderly way; the next send dials,
+    // and reports the peer if that fails.
+    if (!close.graceful && !close.local && !this.stopped && this.lostWrites.has(conn)) this.deps.presumedDead(info.pkiId);
   }
 
   private pickUsable(hex: string, except?: Connection): Connection | undefined {

@@ -44,13 +44,6 @@ export interface ConnectionClose {
   readonly graceful: boolean;
   /** This side decided to close it. */
   readonly local: boolean;
-  /**
-   * The remote left on purpose without finishing the stream the graceful way: it cancelled the
-   * stream (what a Fabric peer does when it closes a connection or stops its comm) while the
-   * connection under it was still up. Not a sign the peer is dead, unlike a connection that
-   * broke (reset, dropped, keepalive timeout, write error).
-   */
-  readonly wentAway?: boolean;
   /** What went wrong, when something did. */
   readonly error?: Error;
 }
@@ -70,12 +63,6 @@ export interface ConnectionHooks {
   /** The connection's queue depth moved by `delta`. */
   depthDelta(delta: number): void;
   received(conn: Connection, message: SignedMessage): ReceivedMessage;
-  /**
-   * Whether the transport of an inbound connection is still up (our own server knows its
-   * sockets). Undefined when unknown (a server the caller owns): a cancel then counts as the
-   * remote going away, and a dead peer is found by the next dial, as in Fabric.
-   */
-  transportAlive?(conn: Connection): boolean | undefined;
 }
 
 type GossipStream = ClientGossipStream | ServerGossipStream;
@@ -128,8 +115,6 @@ export class Connection {
   private timer: NodeJS.Timeout | undefined;
   private closingLocally = false;
   private remoteEnded = false;
-  /** Whether the connection was still up when the remote ended its side (see onEnd). */
-  private endedOnLiveTransport = true;
   private endSent = false;
 
   constructor(
@@ -300,9 +285,6 @@ export class Connection {
 
   private readonly onEnd = (): void => {
     this.remoteEnded = true;
-    // grpc-js ends a server stream both when the client half-closes or cancels it and when the
-    // connection under it drops: whether the socket is still up at this moment tells which.
-    this.endedOnLiveTransport = this.hooks.transportAlive?.(this) ?? true;
     const stream = this.stream;
     if (!stream || isClientStream(stream)) return; // the client's end is followed by 'status'
     // The dialing side half-closed: it is closing this stream on purpose. Finish ours after
@@ -340,9 +322,7 @@ export class Connection {
     }
     const error = new ConnectionClosedError(`stream failed (${statusName(err.code)}): ${details}`);
     (error as { grpcCode?: number }).grpcCode = err.code;
-    // CANCELLED: the remote cancelled the call (grpc-js reports a dropped connection as
-    // UNAVAILABLE "Connection dropped", and that one broke).
-    this.finish({ graceful: false, local: false, error, wentAway: err.code === status.CANCELLED });
+    this.finish({ graceful: false, local: false, error });
   };
 
   private readonly onCancelled = (): void => {
@@ -351,19 +331,12 @@ export class Connection {
       this.failHandshake(new HandshakeError('stream-closed', 'remote went away during the handshake'));
       return;
     }
-    if (this.remoteEnded && this.endSent) {
-      this.finish({ graceful: true, local: this.closingLocally });
-      return;
-    }
-    // The remote ended or cancelled the stream while its connection was up, and left before we
-    // finished writing: it went away. A stream that ended because the connection died did not.
-    const wentAway = this.remoteEnded ? this.endedOnLiveTransport : (this.hooks.transportAlive?.(this) ?? true);
-    this.finish({
-      graceful: false,
-      local: false,
-      wentAway,
-      error: new ConnectionClosedError(wentAway ? 'remote cancelled the stream' : 'connection lost (remote gone without closing the stream)'),
-    });
+    const graceful = this.remoteEnded && this.endSent;
+    this.finish(
+      graceful
+        ? { graceful: true, local: this.closingLocally }
+        : { graceful: false, local: false, error: new ConnectionClosedError('remote went away (stream cancelled)') },
+    );
   };
 
   private failHandshake(error: Error): void {

@@ -58,21 +58,6 @@ export class GossipServer {
     return new GossipServer(server, { listener, sockets, injector }, bound);
   }
 
-  /**
-   * Whether the connection a call came on (`call.getPeer()`, the remote address) is still open.
-   * Undefined on an attached server, whose sockets we do not see.
-   */
-  transportAlive(peer: string): boolean | undefined {
-    const own = this.own;
-    if (!own) return undefined;
-    for (const socket of own.sockets) {
-      if (socket.destroyed) continue;
-      const host = socket.remoteAddress?.includes(':') ? `[${socket.remoteAddress}]` : socket.remoteAddress;
-      if (`${host}:${socket.remotePort}` === peer) return true;
-    }
-    return false;
-  }
-
   /** Adds the gossip service to a server the caller owns and starts. */
   static attach(server: grpc.Server, onStream: (call: ServerGossipStream) => void): GossipServer {
     GossipServer.addService(server, onStream);

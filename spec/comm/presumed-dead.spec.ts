@@ -1,6 +1,6 @@
-// presumedDead$ tells a peer that broke from one that went away. A Fabric peer closing a
-// connection, or stopping its comm, cancels its streams: that is not a death. A connection that
-// drops under a stream (reset, killed process, keepalive timeout) or a dial that fails is.
+// presumedDead$ as Fabric's PresumedDead(): a peer is presumed dead when a dial fails or a send
+// fails, not when a stream merely ends. A Fabric peer closing a connection, or stopping its
+// comm, half-closes and cancels its streams; that is not a death.
 import { it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
@@ -30,28 +30,27 @@ async function connectedPair(): Promise<[Comm, Comm]> {
   return [a, b];
 }
 
-it('a peer that cancels its stream (what Fabric does when it closes a connection) is not presumed dead', async () => {
+it('a peer that cancels its stream and goes (as a Fabric peer stopping its comm) is not presumed dead', async () => {
   const [a, b] = await connectedPair();
   const dead: string[] = [];
   b.presumedDead$.subscribe((id) => dead.push(id.toString('hex')));
-  // b is busy writing to a (its buffer holds messages) when a leaves: b cannot finish the stream
-  // the graceful way, yet a left on purpose.
-  for (let i = 0; i < 200; i++) b.send(data(i, 64 * 1024), peerOf(a));
-  const conn = internals(a).store.connections[0]!;
-  conn.abort(new Error('closing, as a Fabric peer does: by cancelling the stream'));
+  internals(a).store.connections[0]!.abort(new Error('closing, as a Fabric peer does: by cancelling the stream'));
+  await a.stop();
   await eventually(() => b.connections().length === 0, 5_000, 'b to see the stream end');
   await sleep(200);
   assert.deepEqual(dead, []);
 });
 
-it('a peer whose connection is cut under the stream is presumed dead', async () => {
+it('a peer whose connection is cut while messages wait for it is presumed dead (a failed send)', async () => {
   const [a, b] = await connectedPair();
   const dead = first(b.presumedDead$, (id) => id.equals(a.getPKIid()), 5_000);
+  // b answers over the connection a opened; cut it while b has a backlog for a.
+  for (let i = 0; i < 300; i++) b.send(data(i, 64 * 1024), peerOf(a));
   for (const socket of internals(b).server.own.sockets) socket.resetAndDestroy();
   assert.ok(await dead);
 });
 
-it('a dial that fails is a death (as in Fabric)', async () => {
+it('a dial that fails is a death', async () => {
   const [a, b] = await connectedPair();
   const target = peerOf(b);
   await b.stop();
