@@ -34,7 +34,7 @@ export function watchCommand(cmd: Command, io: CliIo): Command {
     .option('--text', 'one readable line per message (the default on a terminal)')
     .addOption(new Option('--bytes <encoding>', 'how bytes fields are printed in JSON').choices(['hex', 'base64']).default('hex'))
     .option('--count <n>', 'stop after n messages', parseInteger(1))
-    .option('--duration <seconds>', 'stop after this long', parseSeconds)
+    .option('--duration <seconds>', 'stop after watching this long', parseSeconds)
     .option('--strict', "refuse a remote whose identity does not validate against the peer directory's MSP");
   addConnectOptions(cmd, 3_000)
     .addOption(logLevelOption('error'))
@@ -74,7 +74,6 @@ async function runWatch(target: HostPort, flags: WatchFlags, io: CliIo): Promise
       }),
     );
     void signal.received.then(() => finish({ why: 'signal' }));
-    if (flags.duration !== undefined) timer = setTimeout(() => finish({ why: 'duration' }), flags.duration * 1_000);
 
     const opening = openConnection(comm, endpoint);
     opening.catch(() => undefined);
@@ -82,6 +81,8 @@ async function runWatch(target: HostPort, flags: WatchFlags, io: CliIo): Promise
     if ('why' in first) return;
     const opened: OpenedConnection = first;
     writeLine(io.stderr, watchingLine(endpoint, opened, dialer.mapper.verdictOf(opened.info.pkiId)?.trusted !== false));
+    // Counted from here: the time spent connecting is bounded by --timeout, not by --duration.
+    if (flags.duration !== undefined) timer = setTimeout(() => finish({ why: 'duration' }), flags.duration * 1_000);
     subscriptions.push(
       comm.queueDepth$({ endpoint, pkiId: opened.info.pkiId }).subscribe({ complete: () => finish({ why: 'closed' }) }),
     );
