@@ -3,8 +3,8 @@
 // stopped and restarted on the same port. Prints a status line every few seconds and one
 // PASS/FAIL line at the end; exit code 0/1.
 //
-//   npm run soak -- [--seconds 60] [--peers 20] [--rate 20] [--churn-ms 3000] [--down-ms 500]
-//                   [--report-ms 5000] [--size 128]
+//   npm run soak -- [--seconds 60 | --minutes 10] [--peers 20] [--rate 20] [--churn-ms 3000] [--down-ms 500]
+//                   [--report-ms 5000] [--size 128] [--dial-timeout-ms 3000]
 //
 // Passes when:
 // - every message a comm accepted was written to a stream or dropped and counted (per comm
@@ -34,15 +34,17 @@ import { createComm, loadPeerDir, type Comm, type CommOptions, type DroppedMessa
 const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '60' },
+    minutes: { type: 'string' },
     peers: { type: 'string', default: '20' },
     rate: { type: 'string', default: '20' },
     'churn-ms': { type: 'string', default: '3000' },
     'down-ms': { type: 'string', default: '500' },
     'report-ms': { type: 'string', default: '5000' },
     size: { type: 'string', default: '128' },
+    'dial-timeout-ms': { type: 'string', default: '3000' },
   },
 });
-const SECONDS = Number(args.seconds);
+const SECONDS = args.minutes !== undefined ? Number(args.minutes) * 60 : Number(args.seconds);
 const PEERS = Number(args.peers);
 /** Messages per second each peer sends. */
 const RATE = Number(args.rate);
@@ -56,11 +58,17 @@ const IN_FLIGHT_MS = 2_000;
 const WARMUP_FRACTION = 0.2;
 const RSS_GROWTH_LIMIT = 0.1;
 
+/**
+ * Dial, handshake read and Ping each get this long; the whole handshake 3 times as long. Fabric's
+ * 3 s by default: with 1 s, 20 peers in one process on a loaded machine (load 25 on 2 cores)
+ * timed out nearly every TLS handshake, and redials kept the process from ever catching up.
+ */
+const DIAL_MS = Number(args['dial-timeout-ms']);
 const TIMEOUTS = {
-  dialTimeoutMs: 1_000,
-  connTimeoutMs: 1_000,
-  pingTimeoutMs: 1_000,
-  handshakeTimeoutMs: 3_000,
+  dialTimeoutMs: DIAL_MS,
+  connTimeoutMs: DIAL_MS,
+  pingTimeoutMs: DIAL_MS,
+  handshakeTimeoutMs: 3 * DIAL_MS,
   closeTimeoutMs: 1_000,
 } satisfies Partial<CommOptions>;
 

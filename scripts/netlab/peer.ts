@@ -87,7 +87,13 @@ async function stop(): Promise<void> {
 
 const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
 lines.on('line', (line) => {
-  const command = JSON.parse(line) as LabCommand;
+  let command: LabCommand;
+  try {
+    command = JSON.parse(line) as LabCommand;
+  } catch {
+    process.stderr.write(`not a command: ${line}\n`);
+    return;
+  }
   if (command.type === 'publish') {
     push.publish(Buffer.from(JSON.stringify({ id: command.id })));
     report({ type: 'published', id: command.id, at: wallClock() });
