@@ -237,6 +237,7 @@ class PushPipeline implements Push {
   private readonly signer: MessageSigner | undefined;
   private readonly mapper: IdentityMapper | undefined;
   private readonly lanes = new Map<string, Lane>();
+  private readonly laneOf = new WeakMap<RemotePeer, Lane>();
   /** Digests being verified off the main thread, with the signature being checked. */
   private readonly verifying = new Map<string, Uint8Array>();
   private readonly offThread: boolean;
@@ -576,12 +577,16 @@ class PushPipeline implements Push {
   }
 
   private lane(peer: RemotePeer): Lane {
+    // The same peer objects come back from the PeerSource message after message.
+    let lane = this.laneOf.get(peer);
+    if (lane !== undefined) return lane;
     const key = peer.pkiId && peer.pkiId.length > 0 ? Buffer.from(peer.pkiId).toString('hex') : `@${peer.endpoint}`;
-    let lane = this.lanes.get(key);
+    lane = this.lanes.get(key);
     if (lane === undefined) {
       lane = { inFlight: 0, waiters: [] };
       this.lanes.set(key, lane);
     }
+    this.laneOf.set(peer, lane);
     return lane;
   }
 
