@@ -143,10 +143,33 @@ export function isLowS(der: Uint8Array, curve: EcCurve = 'P-256'): boolean {
  * Throws SignatureError when `der` is not a well-formed DER ECDSA signature.
  */
 export function toLowS(der: Uint8Array, curve: EcCurve = 'P-256'): Buffer {
-  if (isLowS(der, curve)) return Buffer.from(der);
-  const { r, s } = parseDerSignature(der);
-  const n = ORDER[curve];
-  return encodeDerSignature(r, n - s);
+  const { r, s } = derIntegers(der);
+  const { n, half } = ORDER_BYTES[curve];
+  if (compareUnsigned(s, half) <= 0) return Buffer.from(der);
+  // Half of all signatures: n - S in bytes, and R re-used as it is (no BigInt on the signing path).
+  const body = (bytes: Uint8Array): Buffer =>
+    bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : Buffer.from(bytes);
+  const content = Buffer.concat([derIntegerOf(body(r)), derIntegerOf(body(subtractUnsigned(n, s)))]);
+  return Buffer.concat([Buffer.from([0x30]), derLengthBytes(content.length), content]);
+}
+
+/** a - b for unsigned big-endian integers with a > b, without leading zero bytes. */
+function subtractUnsigned(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = Buffer.alloc(a.length);
+  let borrow = 0;
+  for (let i = a.length - 1, j = b.length - 1; i >= 0; i--, j--) {
+    let d = a[i]! - (j >= 0 ? b[j]! : 0) - borrow;
+    borrow = d < 0 ? 1 : 0;
+    if (d < 0) d += 256;
+    out[i] = d;
+  }
+  let start = 0;
+  while (start < out.length - 1 && out[start] === 0) start++;
+  return out.subarray(start);
+}
+
+function derIntegerOf(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x02]), derLengthBytes(body.length), body]);
 }
 
 /**
