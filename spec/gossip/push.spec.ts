@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { BehaviorSubject, firstValueFrom, from, map, of, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { createComm, type Comm } from '../../lib/comm/comm.js';
+import type { Comm } from '../../lib/comm/comm.js';
 import type { RemotePeer } from '../../lib/comm/connection-info.js';
 import type { ReceivedMessage } from '../../lib/comm/received-message.js';
 import { toDelivery, type DataDelivery } from '../../lib/gossip/data-delivery.js';
@@ -16,7 +16,7 @@ import type { LocalPeer } from '../../lib/identity/peer-dir.js';
 import { createPush, type Push } from '../../lib/gossip/push.js';
 import { gossip } from '../../lib/proto/messages.js';
 import { SignedMessage } from '../../lib/wire/signed-message.js';
-import { FAST, activeResources, eventually, expectNoLeaks, fixturePeer, sleep } from './cluster.js';
+import { PATIENT_DIALS, activeResources, eventually, expectNoLeaks, fixturePeer, sleep, startComm } from './cluster.js';
 import { FakeComm, connectionInfo } from './fake-comm.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
@@ -53,13 +53,6 @@ class HeldComm extends FakeComm {
     for (const h of this.held.splice(0, n)) h.settle(err);
   }
 }
-
-/**
- * A loopback comm whose dials survive a loaded machine: these specs are about dissemination, and
- * the 300 ms dial and ping timeouts of FAST fail every first dial when the cores are busy.
- */
-const patientComm = (self: LocalPeer): Promise<Comm> =>
-  createComm({ self, listen: '127.0.0.1:0', ...FAST, dialTimeoutMs: 5_000, pingTimeoutMs: 5_000 });
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -373,7 +366,7 @@ describe('push over loopback TLS (4 peers, fanout 2)', () => {
   before(async () => {
     baseline = activeResources();
     const selves = await Promise.all([0, 1, 2, 3].map(fixturePeer));
-    comms.push(...(await Promise.all(selves.map((s) => patientComm(s)))));
+    comms.push(...(await Promise.all(selves.map((s) => startComm(s, undefined, PATIENT_DIALS)))));
     const everyone = comms.map((c) => ({ endpoint: c.endpoint, pkiId: c.getPKIid() }));
     for (const comm of comms) {
       const log: { from: string; digest: string }[] = [];
@@ -473,7 +466,7 @@ describe('originator signatures over two hops (loopback TLS, a line of 3 peers)'
   before(async () => {
     baseline = activeResources();
     const selves = await Promise.all([0, 1, 2].map(fixturePeer));
-    comms.push(...(await Promise.all(selves.map((s) => patientComm(s)))));
+    comms.push(...(await Promise.all(selves.map((s) => startComm(s, undefined, PATIENT_DIALS)))));
     const at = (i: number): RemotePeer => ({ endpoint: comms[i]!.endpoint, pkiId: comms[i]!.getPKIid() });
     // 0 — 1 — 2: peer2 only hears from peer1, never from the originator.
     const lines = [[at(1)], [at(0), at(2)], [at(1)]];
