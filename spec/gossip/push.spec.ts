@@ -7,7 +7,7 @@ import type { RemotePeer } from '../../lib/comm/connection-info.js';
 import type { ReceivedMessage } from '../../lib/comm/received-message.js';
 import { toDelivery, type DataDelivery } from '../../lib/gossip/data-delivery.js';
 import { payloadDigest } from '../../lib/gossip/data-digest.js';
-import { originOf, verifyDataMessage } from '../../lib/gossip/data-origin.js';
+import { originOf, verifyDataMessage, verifyDataMessageAsync } from '../../lib/gossip/data-origin.js';
 import { verifyOrigin } from '../../lib/gossip/verify-origin.js';
 import { ConnectionClosedError, DecodeError, SignatureError, StoppedError, UnknownOriginError } from '../../lib/errors.js';
 import { MspIdentityMapper } from '../../lib/identity/identity-mapper.js';
@@ -285,6 +285,15 @@ describe('originator signatures (real identities, in-memory comm)', () => {
 
   before(async () => {
     [origin, relay, receiver] = await Promise.all([0, 1, 2].map(fixturePeer)) as [LocalPeer, LocalPeer, LocalPeer];
+  });
+
+  it('verifyDataMessageAsync: the same answers, off the main thread', async () => {
+    const mapper = mapperOf(receiver);
+    const good = signedBy(origin, origin, 'hello');
+    await assert.rejects(verifyDataMessageAsync(good, mapper), UnknownOriginError);
+    mapper.put(origin.pkiId, origin.identity);
+    assert.ok((await verifyDataMessageAsync(good, mapper)).equals(origin.pkiId));
+    await assert.rejects(verifyDataMessageAsync(signedBy(relay, origin, 'forged'), mapper), SignatureError);
   });
 
   it('verifyDataMessage returns the originator, or a typed error', () => {
