@@ -538,7 +538,13 @@ class PushPipeline implements Push {
         this.drop(digest, 'stopped', peer);
         continue;
       }
-      this.comm.sendAsync(message, peer).then(
+      let sent: Promise<void>;
+      try {
+        sent = this.comm.sendAsync(message, peer);
+      } catch (err: unknown) {
+        sent = Promise.reject(err); // a Comm that throws instead of rejecting: the same drop
+      }
+      sent.then(
         () => {
           this.counters.sent++;
           this.settle(lane);
