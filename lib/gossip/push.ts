@@ -278,6 +278,9 @@ class PushPipeline implements Push {
     this.mapper = options.verifyOrigin ? (options.identityMapper ?? comm.identityMapper) : undefined;
     this.offThread = options.verifyOffThread ?? true;
     this.maxPending = options.maxPendingVerifications ?? 256;
+    if (!Number.isInteger(this.maxPending) || this.maxPending < 0) {
+      throw new RangeError('push: maxPendingVerifications must be a non-negative integer');
+    }
 
     this.subscription.add(peersOf(peers).subscribe((list) => (this.current = list)));
     if (options.batching === 'window') {
