@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import protobuf from 'protobufjs';
 import { BehaviorSubject, firstValueFrom, from, map, of, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Comm } from '../../lib/comm/comm.js';
@@ -285,6 +286,21 @@ describe('originator signatures (real identities, in-memory comm)', () => {
 
   before(async () => {
     [origin, relay, receiver] = await Promise.all([0, 1, 2].map(fixturePeer)) as [LocalPeer, LocalPeer, LocalPeer];
+  });
+
+  it("a decoder with Fabric's Payload (fields 1-3 only) reads a signed data message and skips the origin", () => {
+    const fabric = protobuf.parse(`syntax = "proto3"; package g;
+      message Payload { uint64 seq_num = 1; bytes data = 2; repeated bytes private_data = 3; }
+      message DataMessage { Payload payload = 1; }
+      message GossipMessage { uint64 nonce = 1; bytes channel = 2; int32 tag = 3; DataMessage data_msg = 8; }`).root;
+    const signed = signedBy(origin, origin, 'for Fabric');
+    const decoded = fabric.lookupType('g.GossipMessage').decode(signed.payload).toJSON() as {
+      dataMsg: { payload: { seqNum: string; data: string } };
+    };
+    assert.equal(decoded.dataMsg.payload.seqNum, '1');
+    assert.equal(Buffer.from(decoded.dataMsg.payload.data, 'base64').toString(), 'for Fabric');
+    // A relay forwards the Envelope as received: the bytes the origin signed, field 1000 included.
+    assert.ok(originOf(SignedMessage.fromBytes(Buffer.from(signed.bytes)))?.equals(origin.pkiId));
   });
 
   it('verifyDataMessageAsync: the same answers, off the main thread', async () => {
