@@ -6,7 +6,7 @@ export { burst } from './burst.js';
 export { MessageStore, type MessageStoreOptions } from './message-store.js';
 export { payloadDigest, seqNumDigest, type DigestFn } from './data-digest.js';
 export type { DataDelivery } from './data-delivery.js';
-export { originOf, verifyDataMessage } from './data-origin.js';
+export { originOf, verifyDataMessage, verifyDataMessageAsync } from './data-origin.js';
 export { verifyOrigin } from './verify-origin.js';
 export { peersOf, selectPeers, type PeerSource } from './peer-selection.js';
 export {

@@ -237,6 +237,7 @@ class PushPipeline implements Push {
   private readonly signer: MessageSigner | undefined;
   private readonly mapper: IdentityMapper | undefined;
   private readonly lanes = new Map<string, Lane>();
+  private readonly laneOf = new WeakMap<RemotePeer, Lane>();
   /** Digests being verified off the main thread, with the signature being checked. */
   private readonly verifying = new Map<string, Uint8Array>();
   private readonly offThread: boolean;
@@ -277,6 +278,9 @@ class PushPipeline implements Push {
     this.mapper = options.verifyOrigin ? (options.identityMapper ?? comm.identityMapper) : undefined;
     this.offThread = options.verifyOffThread ?? true;
     this.maxPending = options.maxPendingVerifications ?? 256;
+    if (!Number.isInteger(this.maxPending) || this.maxPending < 0) {
+      throw new RangeError('push: maxPendingVerifications must be a non-negative integer');
+    }
 
     this.subscription.add(peersOf(peers).subscribe((list) => (this.current = list)));
     if (options.batching === 'window') {
@@ -537,7 +541,13 @@ class PushPipeline implements Push {
         this.drop(digest, 'stopped', peer);
         continue;
       }
-      this.comm.sendAsync(message, peer).then(
+      let sent: Promise<void>;
+      try {
+        sent = this.comm.sendAsync(message, peer);
+      } catch (err: unknown) {
+        sent = Promise.reject(err); // a Comm that throws instead of rejecting: the same drop
+      }
+      sent.then(
         () => {
           this.counters.sent++;
           this.settle(lane);
@@ -576,12 +586,16 @@ class PushPipeline implements Push {
   }
 
   private lane(peer: RemotePeer): Lane {
+    // The same peer objects come back from the PeerSource message after message.
+    let lane = this.laneOf.get(peer);
+    if (lane !== undefined) return lane;
     const key = peer.pkiId && peer.pkiId.length > 0 ? Buffer.from(peer.pkiId).toString('hex') : `@${peer.endpoint}`;
-    let lane = this.lanes.get(key);
+    lane = this.lanes.get(key);
     if (lane === undefined) {
       lane = { inFlight: 0, waiters: [] };
       this.lanes.set(key, lane);
     }
+    this.laneOf.set(peer, lane);
     return lane;
   }
 

@@ -20,8 +20,14 @@ export function roguePeer(): Promise<LocalPeer> {
   return loadPeerDir(join(FIXTURES, 'rogue', 'peer0'));
 }
 
-export async function startComm(self: LocalPeer, listen = '127.0.0.1:0'): Promise<Comm> {
-  return createComm({ self, listen, ...FAST });
+/**
+ * Dials that survive a loaded machine (a full `npm test` on 2 cores): FAST's 300 ms dial and ping
+ * fail first dials there, while a peer that is down still fails at once (connection refused).
+ */
+export const PATIENT_DIALS: Partial<CommOptions> = { dialTimeoutMs: 5_000, pingTimeoutMs: 5_000 };
+
+export async function startComm(self: LocalPeer, listen = '127.0.0.1:0', options: Partial<CommOptions> = {}): Promise<Comm> {
+  return createComm({ self, listen, ...FAST, ...options });
 }
 
 /** Resolves when `condition` holds (polled every 20 ms); rejects after `timeoutMs` with `what`. */

@@ -59,6 +59,27 @@ describe('MessageStore', () => {
     assert.equal(store.size, 0);
   });
 
+  it('keeps its order through long churn: evictions, expiries, re-adds and clear()', () => {
+    let now = 0;
+    const store = new MessageStore({ capacity: 3, ttlMs: 100, scheduler: { now: () => now, schedule: () => assert.fail('no timers') } as never });
+    const message = data('m');
+    for (let i = 0; i < 5_000; i++) assert.equal(store.add(`d${i}`, message), true);
+    assert.deepEqual(store.digests(), ['d4997', 'd4998', 'd4999']);
+    assert.equal(store.add('d4998', message), false);
+    assert.equal(store.add('d0', message), true, 'an evicted digest is new again');
+    assert.deepEqual(store.digests(), ['d4998', 'd4999', 'd0']);
+    now = 100;
+    assert.equal(store.size, 0, 'all expired');
+    assert.equal(store.add('d4999', message), true, 'an expired digest is new again');
+    store.clear();
+    assert.deepEqual(store.digests(), []);
+    store.add('a', message);
+    now = 150;
+    store.add('b', message);
+    now = 200;
+    assert.deepEqual(store.digests(), ['b'], 'expired in insertion order');
+  });
+
   it('refuses nonsense bounds', () => {
     assert.throws(() => new MessageStore({ capacity: 0 }), RangeError);
     assert.throws(() => new MessageStore({ ttlMs: 0 }), RangeError);

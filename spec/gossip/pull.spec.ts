@@ -13,7 +13,7 @@ import { createPush, type Push } from '../../lib/gossip/push.js';
 import { verifySignature } from '../../lib/identity/signer.js';
 import { gossip } from '../../lib/proto/messages.js';
 import { SignedMessage } from '../../lib/wire/signed-message.js';
-import { activeResources, eventually, expectNoLeaks, fixturePeer, sleep, startComm } from './cluster.js';
+import { PATIENT_DIALS, activeResources, eventually, expectNoLeaks, fixturePeer, sleep, startComm } from './cluster.js';
 import { FakeComm, connectionInfo } from './fake-comm.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
@@ -140,7 +140,8 @@ describe('pull over loopback TLS: a peer that was down catches up', () => {
   let baseline: Map<string, number>;
 
   const start = async (i: number, listen?: string): Promise<void> => {
-    comms[i] = await startComm(selves[i]!, listen);
+    // Push to peer2 must not fail on a slow first dial: then pull would fetch what push missed twice.
+    comms[i] = await startComm(selves[i]!, listen, PATIENT_DIALS);
     const others = of(everyone.filter((_, j) => j !== i));
     stores[i] = new MessageStore();
     pushes[i] = createPush(comms[i]!, others, { store: stores[i], signer: selves[i]!.signer });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import protobuf from 'protobufjs';
 import { BehaviorSubject, firstValueFrom, from, map, of, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Comm } from '../../lib/comm/comm.js';
@@ -7,7 +8,7 @@ import type { RemotePeer } from '../../lib/comm/connection-info.js';
 import type { ReceivedMessage } from '../../lib/comm/received-message.js';
 import { toDelivery, type DataDelivery } from '../../lib/gossip/data-delivery.js';
 import { payloadDigest } from '../../lib/gossip/data-digest.js';
-import { originOf, verifyDataMessage } from '../../lib/gossip/data-origin.js';
+import { originOf, verifyDataMessage, verifyDataMessageAsync } from '../../lib/gossip/data-origin.js';
 import { verifyOrigin } from '../../lib/gossip/verify-origin.js';
 import { ConnectionClosedError, DecodeError, SignatureError, StoppedError, UnknownOriginError } from '../../lib/errors.js';
 import { MspIdentityMapper } from '../../lib/identity/identity-mapper.js';
@@ -16,7 +17,7 @@ import type { LocalPeer } from '../../lib/identity/peer-dir.js';
 import { createPush, type Push } from '../../lib/gossip/push.js';
 import { gossip } from '../../lib/proto/messages.js';
 import { SignedMessage } from '../../lib/wire/signed-message.js';
-import { activeResources, eventually, expectNoLeaks, fixturePeer, sleep, startComm } from './cluster.js';
+import { PATIENT_DIALS, activeResources, eventually, expectNoLeaks, fixturePeer, sleep, startComm } from './cluster.js';
 import { FakeComm, connectionInfo } from './fake-comm.js';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
@@ -287,6 +288,30 @@ describe('originator signatures (real identities, in-memory comm)', () => {
     [origin, relay, receiver] = await Promise.all([0, 1, 2].map(fixturePeer)) as [LocalPeer, LocalPeer, LocalPeer];
   });
 
+  it("a decoder with Fabric's Payload (fields 1-3 only) reads a signed data message and skips the origin", () => {
+    const fabric = protobuf.parse(`syntax = "proto3"; package g;
+      message Payload { uint64 seq_num = 1; bytes data = 2; repeated bytes private_data = 3; }
+      message DataMessage { Payload payload = 1; }
+      message GossipMessage { uint64 nonce = 1; bytes channel = 2; int32 tag = 3; DataMessage data_msg = 8; }`).root;
+    const signed = signedBy(origin, origin, 'for Fabric');
+    const decoded = fabric.lookupType('g.GossipMessage').decode(signed.payload).toJSON() as {
+      dataMsg: { payload: { seqNum: string; data: string } };
+    };
+    assert.equal(decoded.dataMsg.payload.seqNum, '1');
+    assert.equal(Buffer.from(decoded.dataMsg.payload.data, 'base64').toString(), 'for Fabric');
+    // A relay forwards the Envelope as received: the bytes the origin signed, field 1000 included.
+    assert.ok(originOf(SignedMessage.fromBytes(Buffer.from(signed.bytes)))?.equals(origin.pkiId));
+  });
+
+  it('verifyDataMessageAsync: the same answers, off the main thread', async () => {
+    const mapper = mapperOf(receiver);
+    const good = signedBy(origin, origin, 'hello');
+    await assert.rejects(verifyDataMessageAsync(good, mapper), UnknownOriginError);
+    mapper.put(origin.pkiId, origin.identity);
+    assert.ok((await verifyDataMessageAsync(good, mapper)).equals(origin.pkiId));
+    await assert.rejects(verifyDataMessageAsync(signedBy(relay, origin, 'forged'), mapper), SignatureError);
+  });
+
   it('verifyDataMessage returns the originator, or a typed error', () => {
     const mapper = mapperOf(receiver);
     const good = signedBy(origin, origin, 'hello');
@@ -366,7 +391,7 @@ describe('push over loopback TLS (4 peers, fanout 2)', () => {
   before(async () => {
     baseline = activeResources();
     const selves = await Promise.all([0, 1, 2, 3].map(fixturePeer));
-    comms.push(...(await Promise.all(selves.map((s) => startComm(s)))));
+    comms.push(...(await Promise.all(selves.map((s) => startComm(s, undefined, PATIENT_DIALS)))));
     const everyone = comms.map((c) => ({ endpoint: c.endpoint, pkiId: c.getPKIid() }));
     for (const comm of comms) {
       const log: { from: string; digest: string }[] = [];
@@ -466,7 +491,7 @@ describe('originator signatures over two hops (loopback TLS, a line of 3 peers)'
   before(async () => {
     baseline = activeResources();
     const selves = await Promise.all([0, 1, 2].map(fixturePeer));
-    comms.push(...(await Promise.all(selves.map((s) => startComm(s)))));
+    comms.push(...(await Promise.all(selves.map((s) => startComm(s, undefined, PATIENT_DIALS)))));
     const at = (i: number): RemotePeer => ({ endpoint: comms[i]!.endpoint, pkiId: comms[i]!.getPKIid() });
     // 0 — 1 — 2: peer2 only hears from peer1, never from the originator.
     const lines = [[at(1)], [at(0), at(2)], [at(1)]];

@@ -64,6 +64,7 @@ describe('createSigner', () => {
       assert.notDeepEqual(low, raw);
       assert.equal(isLowS(low), true);
       assert.equal(parseDerSignature(low).s, N256 - parseDerSignature(raw).s);
+      assert.deepEqual(low, flipS(raw), 'the minimal DER of (R, n - S), as encodeDerSignature writes it');
       assert.equal(verifyDer(peer0Cert.publicKey, data, low), true);
     }
     assert.ok(high > 0, 'expected some high-S signatures from crypto.sign in 64 tries');
