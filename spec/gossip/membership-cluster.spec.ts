@@ -8,6 +8,7 @@ import { createComm, type Comm } from '../../lib/comm/comm.js';
 import { createMembership, type Membership, type MembershipOptions } from '../../lib/gossip/membership.js';
 import type { MembershipChange } from '../../lib/gossip/membership-view.js';
 import type { LocalPeer } from '../../lib/identity/peer-dir.js';
+import { fabricTagError } from '../helpers/fabric-tag-rules.js';
 import { FAST, activeResources, eventually, expectNoLeaks, fixturePeer, sleep } from './cluster.js';
 
 const SCALED: MembershipOptions = {
@@ -25,6 +26,8 @@ describe('membership on Fabric’s timings scaled down (3 peers, A and C know on
   const memberships: Membership[] = [];
   const changes: MembershipChange[][] = [[], [], []];
   const endpoints: string[] = [];
+  /** Every message a peer received that a Fabric peer would have dropped as illegal. */
+  const illegal: string[] = [];
   let baseline: Map<string, number>;
 
   /** Peer i (0 = A, 1 = B, 2 = C); C has no external endpoint (Fabric's default): only its org reaches it. */
@@ -32,6 +35,10 @@ describe('membership on Fabric’s timings scaled down (3 peers, A and C know on
     const comm = await createComm({ self: selves[i]!, listen, ...FAST, ...(i === 2 ? { externalEndpoint: '' } : {}) });
     const bootstrap = i === 1 ? [] : [endpoints[1]!];
     const membership = createMembership(comm, { bootstrap, ...SCALED });
+    comm.accept().subscribe((m) => {
+      const error = fabricTagError(m.message);
+      if (error) illegal.push(error);
+    });
     comms[i] = comm;
     endpoints[i] = comm.internalEndpoint!;
     memberships[i] = membership;
@@ -103,6 +110,10 @@ describe('membership on Fabric’s timings scaled down (3 peers, A and C know on
       const revived = changes[i]!.filter((c) => c.type === 'revive' && c.member.pkiId.equals(selves[2]!.pkiId));
       assert.ok(revived.length >= 1, `peer ${i} reported no revive of C`);
     }
+  });
+
+  it('sent nothing a Fabric peer would drop as illegal (tags as Fabric’s IsTagLegal requires)', () => {
+    assert.deepEqual(illegal, []);
   });
 
   it('stops leaving nothing running', async () => {
