@@ -9,7 +9,7 @@ import { createMembership, type Membership, type MembershipOptions } from '../..
 import type { MembershipChange } from '../../lib/gossip/membership-view.js';
 import type { LocalPeer } from '../../lib/identity/peer-dir.js';
 import { fabricTagError } from '../helpers/fabric-tag-rules.js';
-import { FAST, activeResources, eventually, expectNoLeaks, fixturePeer, sleep } from './cluster.js';
+import { activeResources, eventually, expectNoLeaks, fixturePeer, sleep } from './cluster.js';
 
 const SCALED: MembershipOptions = {
   aliveIntervalMs: 150,
@@ -19,6 +19,12 @@ const SCALED: MembershipOptions = {
   identityPull: { pullIntervalMs: 120, digestWaitMs: 30, requestWaitMs: 45 },
 };
 const PUBLISH_CERT_MS = 300;
+/**
+ * Comm timeouts generous enough that a handshake slowed by a loaded machine is not a failed dial
+ * (which comm reports as presumed dead): here deaths must come from silence, as in Fabric. A
+ * stopped peer still fails at once (connection refused).
+ */
+const PATIENT = { dialTimeoutMs: 1_000, pingTimeoutMs: 1_000, closeTimeoutMs: 500 };
 
 describe('membership on Fabric’s timings scaled down (3 peers, A and C know only B)', () => {
   let selves: LocalPeer[];
@@ -32,7 +38,7 @@ describe('membership on Fabric’s timings scaled down (3 peers, A and C know on
 
   /** Peer i (0 = A, 1 = B, 2 = C); C has no external endpoint (Fabric's default): only its org reaches it. */
   const start = async (i: number, listen = '127.0.0.1:0'): Promise<void> => {
-    const comm = await createComm({ self: selves[i]!, listen, ...FAST, ...(i === 2 ? { externalEndpoint: '' } : {}) });
+    const comm = await createComm({ self: selves[i]!, listen, ...PATIENT, ...(i === 2 ? { externalEndpoint: '' } : {}) });
     const bootstrap = i === 1 ? [] : [endpoints[1]!];
     const membership = createMembership(comm, { bootstrap, ...SCALED });
     comm.accept().subscribe((m) => {
