@@ -21,7 +21,7 @@ import type { RemotePeer } from '../comm/connection-info.js';
 import { silentLogger, type Logger } from '../comm/logger.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
-import { parseIdentity } from '../identity/serialized-identity.js';
+import { mspIdOf } from '../identity/serialized-identity.js';
 import { gossip } from '../proto/messages.js';
 import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
 import { peersOf, samePkiId, selectPeers, type PeerSource } from './peer-selection.js';
@@ -336,15 +336,6 @@ function isIdentityPull(m: ReceivedMessage, ...contents: string[]): boolean {
     return pull?.msgType === gossip.PullMsgType.IDENTITY_MSG && (msg.channel?.length ?? 0) === 0;
   } catch {
     return false;
-  }
-}
-
-/** The MSP id of a serialized identity, or undefined when it does not parse. */
-export function mspIdOf(identity: Uint8Array): string | undefined {
-  try {
-    return parseIdentity(identity).mspid;
-  } catch {
-    return undefined;
   }
 }
 

@@ -22,11 +22,12 @@ import { silentLogger, type Logger } from '../comm/logger.js';
 import type { SelfIdentity } from '../comm/options.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
 import { UnknownIdentityError } from '../errors.js';
+import { mspIdOf } from '../identity/serialized-identity.js';
 import { gossip } from '../proto/messages.js';
 import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
 import { createAliveMessage, verifyAliveMessage, type AliveVerifier } from './alive-message.js';
 import { concealFor, mayDisclose } from './disclosure.js';
-import { createIdentityPull, mspIdOf, type IdentityPull, type IdentityPullOptions } from './identity-pull.js';
+import { createIdentityPull, type IdentityPull, type IdentityPullOptions } from './identity-pull.js';
 import { selectPeers } from './peer-selection.js';
 import {
   MembershipTable,

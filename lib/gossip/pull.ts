@@ -88,7 +88,9 @@ export interface PullStats {
  * stores what comes back (DataUpdate); rounds never overlap. At the same time, this peer answers
  * others' Hellos with the digests of its store, and their DataRequests (with the nonce of a Hello
  * it answered within digestWait + requestWait, from the same peer) with the envelopes it holds,
- * unchanged. Pulled messages are delivered, not pushed on.
+ * unchanged. Only pull messages of its msg_type and channel are answered (the identity pull's
+ * Hellos are not block pulls), and its own are tagged as Fabric requires (CHAN_AND_ORG for
+ * blocks). Pulled messages are delivered, not pushed on.
  */
 export interface Pull {
   /**

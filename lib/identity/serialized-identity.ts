@@ -46,3 +46,12 @@ export function pkiIdOf(identity: Uint8Array): Buffer {
   const { mspid, idBytes } = parseIdentity(identity);
   return createHash('sha256').update(mspid, 'utf8').update(idBytes).digest();
 }
+
+/** The MSP id of a serialized identity (its organization), or undefined when it does not parse. */
+export function mspIdOf(identity: Uint8Array): string | undefined {
+  try {
+    return parseIdentity(identity).mspid;
+  } catch {
+    return undefined;
+  }
+}

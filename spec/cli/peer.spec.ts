@@ -216,18 +216,19 @@ describe('peer --mode gossip --no-external-endpoint --publish-cert-period 0 (Fab
   it('is known by its listen address, verified by the identities of the handshakes alone, and stays alive', async () => {
     const peer3 = (await fixturePeer('peer3')).pkiId;
     const joined = firstValueFrom(
-      membership.changes$.pipe(filter((c) => c.type === 'join' && c.member.pkiId.equals(peer3)), take(1), timeout(10_000)),
+      // Generous: a child process starting tsx on a loaded machine can take seconds.
+      membership.changes$.pipe(filter((c) => c.type === 'join' && c.member.pkiId.equals(peer3)), take(1), timeout(30_000)),
     );
     cli = startCli([
       'peer', '--peer-dir', fixtureDir('peer3'), '--listen', '127.0.0.1:0', '--bootstrap', other.endpoint, '--no-external-endpoint',
       '--publish-cert-period', '0', '--alive-interval', '200', '--alive-expiration', '1000', '--json', '--log-level', 'warn',
     ]);
-    const listening = JSON.parse((await cli.waitFor(/^\{"event":"listening".*$/m))[0]) as { endpoint: string };
+    const listening = JSON.parse((await cli.waitFor(/^\{"event":"listening".*$/m, 'stdout', 30_000))[0]) as { endpoint: string };
     assert.match(listening.endpoint, /^127\.0\.0\.1:\d+$/);
     const member = (await joined).member;
     assert.equal(member.externalEndpoint, '', 'no external endpoint announced');
     assert.equal(member.endpoint, listening.endpoint, 'reached at the internal endpoint of the secret envelope');
-    await cli.waitFor(new RegExp(`"event":"membership","change":"join","pkiId":"${other.getPKIid().toString('hex')}"`));
+    await cli.waitFor(new RegExp(`"event":"membership","change":"join","pkiId":"${other.getPKIid().toString('hex')}"`), 'stdout', 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // past an expiration: nobody embeds an identity
     assert.ok(membership.view().alive.some((m) => m.pkiId.equals(peer3)), 'still alive');
     assert.doesNotMatch(cli.stdout, /"change":"dead"/);

@@ -19,6 +19,7 @@ import type { LocalPeer } from '../../lib/identity/peer-dir.js';
 import { verifySignature } from '../../lib/identity/signer.js';
 import { gossip } from '../../lib/proto/messages.js';
 import { SignedMessage } from '../../lib/wire/signed-message.js';
+import { fabricTagError } from '../helpers/fabric-tag-rules.js';
 import { FIXTURES, fixturePeer } from '../helpers/peers.js';
 import { FakeComm, connectionInfo } from './fake-comm.js';
 
@@ -74,6 +75,12 @@ describe('Fabric membership vectors: decode and verify', () => {
       for (const [envelope, described] of nested) signatures += checkSigned(envelope, described as never);
     }
     assert.equal(signatures, 32, 'the README counts 32 signatures');
+  });
+
+  it('every vector is legal by Fabric’s tag rules, which refuse the untagged block pull rxgossip used to send', () => {
+    for (const entry of MANIFEST.files) assert.equal(fabricTagError(SignedMessage.fromBytes(raw(entry.file.replace('.envelope.pb', ''))).message), undefined, entry.file);
+    const untagged = SignedMessage.create({ tag: EMPTY_TAG, hello: { nonce: 1, msgType: gossip.PullMsgType.BLOCK_MSG } }).message;
+    assert.match(fabricTagError(untagged) ?? '', /requires CHAN_AND_ORG/);
   });
 
   it('identity-pull messages carry the pull nonce inside, the outer nonce 0, msg_type IDENTITY_MSG and raw PKI-IDs', async () => {
