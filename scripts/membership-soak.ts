@@ -6,7 +6,7 @@
 // the membership together. Every --churn-s a random peer other than 0 and 1 is stopped and
 // restarted --down-s later on the same port. Prints one markdown summary and PASS/FAIL; exit 0/1.
 //
-//   node --import tsx --disable-warning=DEP0123 scripts/membership-soak.ts \
+//   node --import tsx scripts/membership-soak.ts \
 //     [--seconds 120] [--peers 6] [--scale 10] [--churn-s 30] [--down-s 10]
 //
 // Passes when: every peer sees every other running peer alive within 2 alive intervals + the

@@ -81,7 +81,7 @@ let ui: UiServer | undefined;
 function startPeer(peer: Peer, listen: string, bootstrap: string[]): Promise<void> {
   const config: PeerConfig = { name: peer.name, dir: peer.dir, listen, bootstrap, timings, report: UI !== undefined };
   const child = fork(join(import.meta.dirname, 'peer.ts'), [JSON.stringify(config)], {
-    execArgv: ['--import', 'tsx', '--no-deprecation'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   peer.child = child;

@@ -49,7 +49,7 @@ export class LabPeer {
     const config: LabPeerConfig = { dir: this.dir, listen: `${this.host.address}:${this.port}`, bootstrap, timings };
     const child = spawn(
       'ip',
-      ['netns', 'exec', this.host.netns, process.execPath, '--import', 'tsx', '--no-deprecation', PEER_SCRIPT, JSON.stringify(config)],
+      ['netns', 'exec', this.host.netns, process.execPath, '--import', 'tsx', PEER_SCRIPT, JSON.stringify(config)],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.child = child;

@@ -60,7 +60,7 @@ export class FuzzTarget {
     const [as, other, rogue] = await Promise.all([fixturePeer('peer1'), fixturePeer('peer2'), fixturePeer('rogue/peer0')]);
     const [server, good] = await Promise.all([startPeer('peer0', { connTimeoutMs: 300, ...options.server }), startPeer('peer3')]);
     const attacker = fork(join(import.meta.dirname, 'attacker.ts'), [server.endpoint, String(options.waitMs ?? 250)], {
-      execArgv: ['--import', 'tsx', '--disable-warning=DEP0123'],
+      execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

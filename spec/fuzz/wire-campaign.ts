@@ -59,7 +59,7 @@ export async function runWireCampaign(options: WireCampaignOptions): Promise<Wir
   };
 
   const attacker = fork(join(import.meta.dirname, 'wire-attacker.ts'), [server.endpoint, String(options.seed), String(options.cases), String(options.batch ?? 50)], {
-    execArgv: ['--import', 'tsx', '--disable-warning=DEP0123'],
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let tally: WireTally | undefined;

@@ -50,7 +50,7 @@ describe('netlab', () => {
 
   it('Ctrl-C removes everything', async () => {
     requireRoot();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', MAIN, '--hosts', '3', '--fast'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--hosts', '3', '--fast'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const prefix = `rxgl-${child.pid}-`;
     await new Promise<void>((resolve, reject) => {
