@@ -41,6 +41,8 @@ export interface CampaignResult {
   readonly ms: number;
   readonly tallies: Record<string, TargetTally>;
   readonly failures: string[];
+  /** What each pipeline target reports of its own counters (InProcessTarget.notes). */
+  readonly notes: Record<string, string>;
 }
 
 /** An empty tally. */
@@ -58,6 +60,7 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
   const totalWeight = targets.reduce((w, t) => w + t.weight, 0);
   const tallies: Record<string, TargetTally> = Object.fromEntries(targets.map((t) => [t.name, newTally()]));
   const failures: string[] = [];
+  const notes: Record<string, string> = {};
 
   const unexpected = new UnexpectedErrors();
   const rxErrors: unknown[] = [];
@@ -96,9 +99,12 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
   } finally {
     unexpected.uninstall();
     rxConfig.onUnhandledError = previousRxHandler;
-    for (const target of targets) target.stop?.();
+    for (const target of targets) {
+      if (target.notes) notes[target.name] = target.notes();
+      target.stop?.();
+    }
   }
-  return { cases: done, ms: performance.now() - started, tallies, failures };
+  return { cases: done, ms: performance.now() - started, tallies, failures, notes };
 }
 
 /** Runs `runs` cases of one target; returns a failure description, if a case failed. */
@@ -140,5 +146,6 @@ export function tallyTable(result: CampaignResult): string {
   const head = ['target', 'cases', 'cases/s', 'accepted', 'refused (typed)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  const notes = Object.entries(result.notes).map(([name, note]) => `${name}: ${note}`);
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ...notes].join('\n');
 }
