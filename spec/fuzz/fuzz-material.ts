@@ -25,6 +25,8 @@ import { mutation, mutate, randomGossipMessage, type FuzzPeers } from './arbitra
 export interface FuzzMaterial extends FuzzPeers {
   /** The receiving side of the pipelines (peer0); `as` (peer1) and `other` (peer2) are trusted senders. */
   readonly self: LocalPeer;
+  /** A third trusted peer (peer3), so that membership has members to relay alive messages to. */
+  readonly third: LocalPeer;
   /** Trusts org1 (the fixtures' MSP); knows self. */
   readonly mapper: MspIdentityMapper;
   /** A server's view of a handshake from `as` over TLS. */
@@ -61,7 +63,13 @@ export function fuzzMaterial(): Promise<FuzzMaterial> {
 }
 
 async function build(): Promise<FuzzMaterial> {
-  const [self, as, other, rogue] = await Promise.all([fixturePeer('peer0'), fixturePeer('peer1'), fixturePeer('peer2'), fixturePeer('rogue/peer0')]);
+  const [self, as, other, rogue, third] = await Promise.all([
+    fixturePeer('peer0'),
+    fixturePeer('peer1'),
+    fixturePeer('peer2'),
+    fixturePeer('rogue/peer0'),
+    fixturePeer('peer3'),
+  ]);
   const mapper = new MspIdentityMapper(new MspManager([self.msp]), { pkiId: self.pkiId, identity: self.identity });
   const handshake: HandshakeContext = {
     mapper,
@@ -139,7 +147,7 @@ async function build(): Promise<FuzzMaterial> {
     const data = Buffer.from(d);
     return [data, Buffer.from(as.signer.sign(data))] as const;
   });
-  return { self, as, other, rogue, mapper, handshake, payloads, envelopes, handshakes, alives, peerIdentities, identityPulls, signatures };
+  return { self, third, as, other, rogue, mapper, handshake, payloads, envelopes, handshakes, alives, peerIdentities, identityPulls, signatures };
 }
 
 /**

@@ -41,8 +41,8 @@ export interface CampaignResult {
   readonly ms: number;
   readonly tallies: Record<string, TargetTally>;
   readonly failures: string[];
-  /** What each pipeline target reports of its own counters (InProcessTarget.notes). */
-  readonly notes: Record<string, string>;
+  /** What each pipeline target reports of its own counters (InProcessTarget.counters). */
+  readonly counters: Record<string, Record<string, number>>;
 }
 
 /** An empty tally. */
@@ -60,7 +60,7 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
   const totalWeight = targets.reduce((w, t) => w + t.weight, 0);
   const tallies: Record<string, TargetTally> = Object.fromEntries(targets.map((t) => [t.name, newTally()]));
   const failures: string[] = [];
-  const notes: Record<string, string> = {};
+  const counters: Record<string, Record<string, number>> = {};
 
   const unexpected = new UnexpectedErrors();
   const rxErrors: unknown[] = [];
@@ -100,11 +100,11 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
     unexpected.uninstall();
     rxConfig.onUnhandledError = previousRxHandler;
     for (const target of targets) {
-      if (target.notes) notes[target.name] = target.notes();
+      if (target.counters) counters[target.name] = target.counters();
       target.stop?.();
     }
   }
-  return { cases: done, ms: performance.now() - started, tallies, failures, notes };
+  return { cases: done, ms: performance.now() - started, tallies, failures, counters };
 }
 
 /** Runs `runs` cases of one target; returns a failure description, if a case failed. */
@@ -146,6 +146,10 @@ export function tallyTable(result: CampaignResult): string {
   const head = ['target', 'cases', 'cases/s', 'accepted', 'refused (typed)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  const notes = Object.entries(result.notes).map(([name, note]) => `${name}: ${note}`);
+  const notes = Object.entries(result.counters).map(
+    ([name, c]) => `${name}: ${Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ...notes].join('\n');
 }

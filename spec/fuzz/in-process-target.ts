@@ -18,6 +18,6 @@ export interface InProcessTarget<T = unknown> {
   /** Called between chunks of cases (the event loop has turned): drop what was recorded. */
   settle?(): void;
   /** What a pipeline did over the campaign (its own counters), for the report. */
-  notes?(): string;
+  counters?(): Record<string, number>;
   stop?(): void;
 }

@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { of, VirtualTimeScheduler } from 'rxjs';
 import {
+  createAliveMessage,
   createMembership,
   createPull,
   createPush,
@@ -249,6 +250,7 @@ function push(m: FuzzMaterial): InProcessTarget<Arrival> {
 
 type MembershipPullCase =
   | { step: 'alive'; from: number; bytes: Buffer }
+  | { step: 'fresh'; who: number; variant: number; via: 'aliveMsg' | 'memReq' | 'memRes'; from: number }
   | { step: 'memReq' | 'memRes'; from: number; alive: gossip.IEnvelope[]; nonce: number }
   | { step: 'hello'; from: number; nonce: number; msgType: number }
   | { step: 'dataReq' | 'dataDig'; from: number; live: boolean; nonce: number; digests: Array<number | Uint8Array>; msgType: number }
@@ -259,7 +261,8 @@ type MembershipPullCase =
 
 /**
  * Membership with its identity pull, on a virtual clock advanced by the cases: alive messages
- * (with and without identity, empty endpoint and secret envelope, forged secrets), membership
+ * (pooled ones, mostly stale after a while, and fresh ones signed per case in each of Fabric's
+ * forms: with or without identity, empty endpoint with a secret envelope), forged secrets, membership
  * requests and responses, and both sides of Fabric's identity pull with live nonces (their Hello
  * then DataRequest; our Hello answered by a DataDigest, our DataRequest by a DataUpdate of
  * PeerIdentity envelopes). Identities are forgotten now and then, so that alive messages without
@@ -272,7 +275,7 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
   comm.identity = m.self.identity;
   comm.signer = m.self.signer;
   comm.identityMapper = mapper;
-  const trusted = new Set([m.self, m.as, m.other].map((p) => p.pkiId.toString('hex')));
+  const trusted = new Set([m.self, m.as, m.other, m.third].map((p) => p.pkiId.toString('hex')));
   // Every PKI-ID an identity was stored under: put() is reached only after a signature check.
   const stored = new Set<string>();
   const verifier: AliveVerifier & IdentityStore = {
@@ -297,8 +300,12 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
     scheduler,
     identityPull: { pullIntervalMs: 200, digestWaitMs: 5, requestWaitMs: 5, nonce: () => Long.fromNumber(++nonce, true) },
   });
-  const from = senders(m);
-  const pkiIds = [m.self.pkiId, m.as.pkiId, m.other.pkiId, m.rogue.pkiId];
+  const from = [...senders(m), connectionInfo(m.third.pkiId, '127.0.0.5:7051', new Uint8Array(m.third.identity))];
+  // Fresh alive messages are of the trusted senders (as, other, third: indexes 0, 1, 3 of `from`).
+  const fresh = [0, 1, 3] as const;
+  const freshPeers = [m.as, m.other, m.third];
+  let seqNum = 1_000_000;
+  const pkiIds = [m.self.pkiId, m.as.pkiId, m.other.pkiId, m.rogue.pkiId, m.third.pkiId];
   // The valid PeerIdentity envelope of each fixture peer (the first ones of the pool), by hex PKI-ID.
   const identityOf = new Map<string, gossip.IEnvelope>();
   for (const bytes of m.peerIdentities) {
@@ -316,7 +323,17 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
     maxLength: 4,
   });
   const input: fc.Arbitrary<MembershipPullCase> = fc.oneof(
-    { arbitrary: fc.record({ step: fc.constant('alive' as const), from: sender, bytes: mutatedFrom(m.alives) }), weight: 6 },
+    { arbitrary: fc.record({ step: fc.constant('alive' as const), from: sender, bytes: mutatedFrom(m.alives) }), weight: 4 },
+    {
+      arbitrary: fc.record({
+        step: fc.constant('fresh' as const),
+        who: fc.nat({ max: freshPeers.length - 1 }),
+        variant: fc.nat({ max: 3 }),
+        via: fc.constantFrom('aliveMsg' as const, 'memReq' as const, 'memRes' as const),
+        from: sender,
+      }),
+      weight: 3,
+    },
     {
       arbitrary: fc.record({ step: fc.constantFrom('memReq' as const, 'memRes' as const), from: sender, alive: fc.array(alive, { minLength: 1, maxLength: 3 }), nonce: fc.nat() }),
       weight: 3,
@@ -338,7 +355,7 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
       weight: 4,
     },
     { arbitrary: fc.record({ step: fc.constant('tick' as const), ms: fc.nat({ max: 30 }) }), weight: 4 },
-    { arbitrary: fc.record({ step: fc.constant('forget' as const), who: fc.nat({ max: 1 }) }), weight: 1 },
+    { arbitrary: fc.record({ step: fc.constant('forget' as const), who: fc.nat({ max: freshPeers.length - 1 }) }), weight: 1 },
     { arbitrary: fc.record({ step: fc.constant('other' as const), from: sender, bytes: mutatedFrom([...m.identityPulls, ...m.envelopes]) }), weight: 1 },
   );
   let lastHelloFromThem = { nonce: 0, from: 0 };
@@ -369,6 +386,26 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
         case 'other':
           comm.receive(SignedMessage.fromBytes(c.bytes).decode(), from[c.from]!);
           return;
+        case 'fresh': {
+          const peer = freshPeers[c.who]!;
+          const alive = createAliveMessage(
+            {
+              pkiId: peer.pkiId,
+              endpoint: c.variant < 2 ? `127.0.0.${fresh[c.who]! + 2}:7051` : '',
+              ...(c.variant % 2 === 0 ? { identity: peer.identity } : {}),
+              ...(c.variant > 0 ? { internalEndpoint: `127.0.0.${fresh[c.who]! + 2}:7051` } : {}),
+              // Above every pooled and captured inc_num, so that a fresh message is never stale.
+              incNum: Long.MAX_UNSIGNED_VALUE,
+              seqNum: Long.fromNumber(++seqNum, true),
+            },
+            peer.signer,
+          );
+          if (c.via === 'aliveMsg') comm.receive(alive, from[c.from]!);
+          // Fabric: a MembershipRequest's self information is its sender's own alive message.
+          else if (c.via === 'memReq') comm.receive({ ...base, nonce: seqNum, memReq: { selfInformation: alive.envelope, known: [] } }, from[fresh[c.who]!]!);
+          else comm.receive({ ...base, nonce: seqNum, memRes: { alive: [alive.envelope], dead: [] } }, from[c.from]!);
+          return;
+        }
         case 'memReq':
           comm.receive({ ...base, nonce: c.nonce, memReq: { selfInformation: c.alive[0]!, known: [] } }, from[c.from]!);
           return;
@@ -405,7 +442,7 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
           scheduler.flush();
           return;
         case 'forget':
-          mapper.delete([m.as, m.other][c.who]!.pkiId);
+          mapper.delete(freshPeers[c.who]!.pkiId);
           return;
       }
     },
@@ -422,10 +459,20 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
       comm.sent.length = 0;
       comm.responded.length = 0;
     },
-    notes() {
-      const p = pipeline.identityPull?.stats();
+    counters() {
       const s = pipeline.stats();
-      return `alive received ${s.received}, invalid ${s.invalid}, unknown identity ${s.unknownIdentity}, relayed ${s.relayed}; identity pull rounds ${p?.rounds}, learned ${p?.learned}, hellos answered ${p?.hellos}, requests answered ${p?.requests}, invalid ${p?.invalid}`;
+      const p = pipeline.identityPull!.stats();
+      return {
+        'alive checked': s.received,
+        'alive invalid': s.invalid,
+        'unknown identity': s.unknownIdentity,
+        relayed: s.relayed,
+        'pull rounds': p.rounds,
+        'identities pulled': p.learned,
+        'hellos answered': p.hellos,
+        'requests answered': p.requests,
+        'PeerIdentity refused': p.invalid,
+      };
     },
     stop() {
       pipeline.stop();
