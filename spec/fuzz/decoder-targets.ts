@@ -8,12 +8,18 @@ import fc from 'fast-check';
 import {
   checkConnEstablish,
   concealFor,
+  GossipError,
   gossip,
   internalEndpointOf,
   mayDisclose,
   msp,
+  MspIdentityMapper,
+  MspManager,
   mspIdOf,
+  originOf,
   SignedMessage,
+  verifyDataMessage,
+  verifyDataMessageAsync,
   verifyAliveMessage,
   verifyIdentityMessage,
   withoutSecret,
@@ -23,7 +29,7 @@ import { mutatedFrom, type FuzzMaterial } from './fuzz-material.js';
 import type { InProcessTarget } from './in-process-target.js';
 
 export function decoderTargets(m: FuzzMaterial): InProcessTarget[] {
-  return [envelope(m), gossipMessage(m), connEstablish(m), identity(m), signature(m), alive(m), peerIdentity(m), secret(m), disclosure(m)] as InProcessTarget[];
+  return [envelope(m), gossipMessage(m), connEstablish(m), identity(m), signature(m), alive(m), peerIdentity(m), secret(m), disclosure(m), dataOrigin(m)] as InProcessTarget[];
 }
 
 /** Envelope bytes as a connection receives them: SignedMessage.fromBytes(...).decode(). */
@@ -234,6 +240,50 @@ function disclosure(m: FuzzMaterial): InProcessTarget<DisclosureCase> {
           throw new Error('the signed alive message was altered on its way on');
         }
       }
+    },
+  };
+}
+
+/**
+ * A data message's originator signature, as push (verifyOrigin) and verifyOrigin() check it: the
+ * synchronous check on every case, the threadpool one on every 16th (its rejection must be typed
+ * too, and both must agree).
+ */
+function dataOrigin(m: FuzzMaterial): InProcessTarget<Buffer> {
+  const mapper = new MspIdentityMapper(new MspManager([m.self.msp]), { pkiId: m.self.pkiId, identity: m.self.identity });
+  for (const p of [m.as, m.other]) mapper.put(p.pkiId, p.identity);
+  const broken: string[] = [];
+  let cases = 0;
+  return {
+    name: 'data-origin',
+    kind: 'decoder',
+    weight: 4,
+    input: mutatedFrom(m.dataMessages),
+    run(bytes) {
+      const message = SignedMessage.fromBytes(bytes);
+      let syncOrigin: Buffer | undefined;
+      let syncError: unknown;
+      try {
+        originOf(message);
+        syncOrigin = verifyDataMessage(message, mapper);
+      } catch (err: unknown) {
+        syncError = err;
+      }
+      if (++cases % 16 === 0) {
+        verifyDataMessageAsync(message, mapper).then(
+          (origin) => {
+            if (!syncOrigin?.equals(origin)) broken.push(`async accepted ${origin.toString('hex')}, sync ${syncOrigin ? 'named another' : 'refused it'}`);
+          },
+          (err: unknown) => {
+            if (!(err instanceof GossipError)) broken.push(`async rejected with an untyped error: ${String(err)}`);
+            else if (syncOrigin) broken.push(`async refused (${err.name}) what sync accepted`);
+          },
+        );
+      }
+      if (syncError !== undefined) throw syncError;
+    },
+    check() {
+      if (broken.length > 0) throw new Error(broken.splice(0).join('; '));
     },
   };
 }

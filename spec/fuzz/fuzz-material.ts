@@ -50,6 +50,11 @@ export interface FuzzMaterial extends FuzzPeers {
   readonly peerIdentities: readonly Buffer[];
   /** Identity-pull messages (Hello, DataDigest, DataRequest, DataUpdate; IDENTITY_MSG), ours and Fabric's. */
   readonly identityPulls: readonly Buffer[];
+  /**
+   * Data messages naming their originator: signed by it (`as`, `other`), by another peer, by the
+   * rogue, unsigned, and one naming no originator.
+   */
+  readonly dataMessages: readonly Buffer[];
   /** [data, signature by `as`] pairs. */
   readonly signatures: ReadonlyArray<readonly [Buffer, Buffer]>;
 }
@@ -147,7 +152,12 @@ async function build(): Promise<FuzzMaterial> {
     const data = Buffer.from(d);
     return [data, Buffer.from(as.signer.sign(data))] as const;
   });
-  return { self, third, as, other, rogue, mapper, handshake, payloads, envelopes, handshakes, alives, peerIdentities, identityPulls, signatures };
+  const data = (seqNum: number, origin: LocalPeer | undefined, signer: LocalPeer | undefined): Buffer => {
+    const payload = { seqNum, data: Buffer.from(`data ${seqNum}`), ...(origin ? { originPkiId: origin.pkiId } : {}) };
+    return Buffer.from(SignedMessage.create({ nonce: 0, tag: gossip.GossipMessage.Tag.CHAN_AND_ORG, dataMsg: { payload } }, signer?.signer).bytes);
+  };
+  const dataMessages = [data(1, as, as), data(2, other, other), data(3, as, other), data(4, rogue, rogue), data(5, as, undefined), data(6, undefined, as)];
+  return { self, third, as, other, rogue, mapper, handshake, payloads, envelopes, handshakes, alives, peerIdentities, identityPulls, dataMessages, signatures };
 }
 
 /**

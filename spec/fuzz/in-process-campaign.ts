@@ -85,7 +85,15 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
       // Let timers and RxJS's deferred error reports run, then look at what they left.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 2));
-      for (const target of targets) target.settle?.();
+      for (const target of targets) {
+        // Invariants again once the event loop has turned (what asynchronous work left behind).
+        try {
+          target.check?.();
+        } catch (err: unknown) {
+          failures.push(`${target.name} after chunk ${index} (seeds ${options.seed + index * 1_000}+): ${describe(err)}`);
+        }
+        target.settle?.();
+      }
       const seen = [...unexpected.describe(), ...rxErrors.map((e) => `RxJS unhandled error: ${describe(e)}`)];
       if (seen.length > 0) failures.push(`chunk ${index} (seeds ${options.seed + index * 1_000}+): ${seen.join('\n')}`);
       unexpected.seen.length = 0;
