@@ -374,6 +374,19 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
   };
   const base = { nonce: 0, tag: gossip.GossipMessage.Tag.EMPTY };
   let cases = 0;
+  let sentChecked = 0;
+  let respondedChecked = 0;
+  const identityByKey = new Map([m.self, m.as, m.other, m.third].map((p) => [p.pkiId.toString('hex'), p.identity]));
+  const passedOn = (message: SignedMessage, how: string): void => {
+    const key = Buffer.from(message.message.aliveMsg?.membership?.pkiId ?? []).toString('hex');
+    const identity = identityByKey.get(key);
+    if (!identity) throw new Error(`membership ${how} an alive message of ${key}, not a trusted peer`);
+    try {
+      mapper.verifyByIdentity(identity, message.signature, message.payload);
+    } catch (err: unknown) {
+      throw new Error(`membership ${how} an alive message of ${key} that its owner did not sign: ${String(err)}`);
+    }
+  };
   return {
     name: 'membership-pull',
     kind: 'pipeline',
@@ -453,11 +466,24 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
         if (!trusted.has(key)) throw new Error(`membership admitted ${key}, which no trusted identity signed for`);
       }
       for (const key of stored) if (!trusted.has(key)) throw new Error(`the identity mapper stored ${key}, which is not a trusted identity`);
+      // What membership passed on (relays, its MembershipRequests and Responses) carries only alive
+      // messages their trusted subjects signed.
+      for (; sentChecked < comm.sent.length; sentChecked++) {
+        const msg = comm.sent[sentChecked]!.message;
+        if (msg.message.content === 'aliveMsg') passedOn(msg, 'relayed');
+        else if (msg.message.memReq?.selfInformation) passedOn(SignedMessage.fromEnvelope(msg.message.memReq.selfInformation), 'requested with');
+      }
+      for (; respondedChecked < comm.responded.length; respondedChecked++) {
+        const res = comm.responded[respondedChecked]!.message.message.memRes;
+        for (const env of [...(res?.alive ?? []), ...(res?.dead ?? [])]) passedOn(SignedMessage.fromEnvelope(env), 'answered with');
+      }
       if (mapper.size > trusted.size) throw new Error(`the identity mapper holds ${mapper.size} identities, more than the ${trusted.size} trusted ones`);
     },
     settle() {
       comm.sent.length = 0;
       comm.responded.length = 0;
+      sentChecked = 0;
+      respondedChecked = 0;
     },
     counters() {
       const s = pipeline.stats();
