@@ -19,6 +19,7 @@ import {
   MessageStore,
   MspIdentityMapper,
   MspManager,
+  msp,
   SignedMessage,
   type AliveVerifier,
   type GossipMessageInit,
@@ -300,7 +301,14 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
     scheduler,
     identityPull: { pullIntervalMs: 200, digestWaitMs: 5, requestWaitMs: 5, nonce: () => Long.fromNumber(++nonce, true) },
   });
-  const from = [...senders(m), connectionInfo(m.third.pkiId, '127.0.0.5:7051', new Uint8Array(m.third.identity))];
+  // A peer of another organization (as a multi-org MSP would have let it connect): identity pull
+  // offers it only our organization's identities and its own (Fabric's egress filter).
+  const foreign = Buffer.from(msp.SerializedIdentity.encode({ mspid: 'Org2MSP', idBytes: Buffer.from(m.rogue.certPem) }).finish());
+  const from = [
+    ...senders(m),
+    connectionInfo(m.third.pkiId, '127.0.0.5:7051', new Uint8Array(m.third.identity)),
+    connectionInfo(mapper.pkiIdOf(foreign), '127.0.0.6:7051', new Uint8Array(foreign)),
+  ];
   // Fresh alive messages are of the trusted senders (as, other, third: indexes 0, 1, 3 of `from`).
   const fresh = [0, 1, 3] as const;
   const freshPeers = [m.as, m.other, m.third];
