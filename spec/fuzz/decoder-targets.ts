@@ -2,8 +2,8 @@
 // GossipMessage decoding (what every connection does with each message), the ConnEstablish check
 // (first message of every stream), identity parsing and validation, signature checks, and alive
 // message verification (with the secret envelope's internal endpoint), PeerIdentity verification
-// (what identity pull stores), and the disclosure rules applied to received alive messages. Each
-// may throw only GossipError subclasses.
+// (what identity pull stores), the disclosure rules applied to received alive messages, and data
+// messages' originator signatures. Each may throw only GossipError subclasses.
 import fc from 'fast-check';
 import {
   checkConnEstablish,
