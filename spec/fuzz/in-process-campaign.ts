@@ -41,6 +41,8 @@ export interface CampaignResult {
   readonly ms: number;
   readonly tallies: Record<string, TargetTally>;
   readonly failures: string[];
+  /** What each pipeline target reports of its own counters (InProcessTarget.counters). */
+  readonly counters: Record<string, Record<string, number>>;
 }
 
 /** An empty tally. */
@@ -58,6 +60,7 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
   const totalWeight = targets.reduce((w, t) => w + t.weight, 0);
   const tallies: Record<string, TargetTally> = Object.fromEntries(targets.map((t) => [t.name, newTally()]));
   const failures: string[] = [];
+  const counters: Record<string, Record<string, number>> = {};
 
   const unexpected = new UnexpectedErrors();
   const rxErrors: unknown[] = [];
@@ -82,7 +85,15 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
       // Let timers and RxJS's deferred error reports run, then look at what they left.
       await new Promise((resolve) => setImmediate(resolve));
       await new Promise((resolve) => setTimeout(resolve, 2));
-      for (const target of targets) target.settle?.();
+      for (const target of targets) {
+        // Invariants again once the event loop has turned (what asynchronous work left behind).
+        try {
+          target.check?.();
+        } catch (err: unknown) {
+          failures.push(`${target.name} after chunk ${index} (seeds ${options.seed + index * 1_000}+): ${describe(err)}`);
+        }
+        target.settle?.();
+      }
       const seen = [...unexpected.describe(), ...rxErrors.map((e) => `RxJS unhandled error: ${describe(e)}`)];
       if (seen.length > 0) failures.push(`chunk ${index} (seeds ${options.seed + index * 1_000}+): ${seen.join('\n')}`);
       unexpected.seen.length = 0;
@@ -96,9 +107,12 @@ export async function runInProcessCampaign(options: CampaignOptions): Promise<Ca
   } finally {
     unexpected.uninstall();
     rxConfig.onUnhandledError = previousRxHandler;
-    for (const target of targets) target.stop?.();
+    for (const target of targets) {
+      if (target.counters) counters[target.name] = target.counters();
+      target.stop?.();
+    }
   }
-  return { cases: done, ms: performance.now() - started, tallies, failures };
+  return { cases: done, ms: performance.now() - started, tallies, failures, counters };
 }
 
 /** Runs `runs` cases of one target; returns a failure description, if a case failed. */
@@ -140,5 +154,10 @@ export function tallyTable(result: CampaignResult): string {
   const head = ['target', 'cases', 'cases/s', 'accepted', 'refused (typed)'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  const notes = Object.entries(result.counters).map(
+    ([name, c]) => `${name}: ${Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ...notes].join('\n');
 }

@@ -17,5 +17,7 @@ export interface InProcessTarget<T = unknown> {
   check?(): void;
   /** Called between chunks of cases (the event loop has turned): drop what was recorded. */
   settle?(): void;
+  /** What a pipeline did over the campaign (its own counters), for the report. */
+  counters?(): Record<string, number>;
   stop?(): void;
 }

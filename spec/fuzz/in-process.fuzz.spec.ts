@@ -24,6 +24,15 @@ describe('in-process fuzzing', () => {
     }
   });
 
+  it('membership-pull reaches every step: relays, unknown identities, both sides of identity pull', async () => {
+    const result = await runInProcessCampaign({ cases: 4_000, seed: 7, chunk: 1_000, targets: ['membership-pull'] });
+    assert.deepEqual(result.failures, []);
+    const c = result.counters['membership-pull']!;
+    for (const key of ['alive checked', 'alive invalid', 'unknown identity', 'relayed', 'pull rounds', 'identities pulled', 'hellos answered', 'requests answered']) {
+      assert.ok((c[key] ?? 0) > 0, `${key}: ${JSON.stringify(c)}`);
+    }
+  });
+
   it('fails a case on an untyped error, and counts typed ones', () => {
     const target: InProcessTarget<number> = {
       name: 'sample',

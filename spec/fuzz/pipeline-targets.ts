@@ -1,20 +1,29 @@
 // The gossip pipelines fed through their public API over an in-memory comm (spec/gossip/
 // fake-comm.ts): membership (alive messages, MembershipRequest/Response), pull (Hello, DataDigest,
-// DataRequest, DataUpdate, both as responder and during its own rounds) and push (data messages).
+// DataRequest, DataUpdate, both as responder and during its own rounds), push (data messages), and
+// membership with its identity pull on virtual time (alive messages without identity, relays,
+// Fabric's identity pull with live nonces, identities forgotten and pulled again).
 // Whatever arrives, a pipeline throws nothing (errors inside surface as RxJS unhandled errors,
 // which the campaign records), and its state stays sound: only members that really signed an
-// alive message with a trusted identity are ever in the view.
+// alive message with a trusted identity are ever in the view, and only trusted identities that
+// came with their owner's signature are ever stored in the identity mapper.
 import fc from 'fast-check';
-import { of } from 'rxjs';
+import { of, VirtualTimeScheduler } from 'rxjs';
 import {
+  createAliveMessage,
   createMembership,
   createPull,
   createPush,
   gossip,
   Long,
   MessageStore,
+  MspIdentityMapper,
+  MspManager,
+  msp,
   SignedMessage,
+  type AliveVerifier,
   type GossipMessageInit,
+  type IdentityStore,
   type Membership,
   type Pull,
   type Push,
@@ -27,7 +36,7 @@ import type { InProcessTarget } from './in-process-target.js';
 const HOUR = 3_600_000;
 
 export function pipelineTargets(m: FuzzMaterial): InProcessTarget[] {
-  return [membership(m), pull(m), push(m)] as InProcessTarget[];
+  return [membership(m), pull(m), push(m), membershipPull(m)] as InProcessTarget[];
 }
 
 function fakeComm(m: FuzzMaterial): FakeComm {
@@ -232,6 +241,272 @@ function push(m: FuzzMaterial): InProcessTarget<Arrival> {
     settle() {
       comm.sent.length = 0;
       comm.responded.length = 0;
+    },
+    stop() {
+      pipeline.stop();
+      void comm.stop();
+    },
+  };
+}
+
+type MembershipPullCase =
+  | { step: 'alive'; from: number; bytes: Buffer }
+  | { step: 'fresh'; who: number; variant: number; via: 'aliveMsg' | 'memReq' | 'memRes'; from: number }
+  | { step: 'memReq' | 'memRes'; from: number; alive: gossip.IEnvelope[]; nonce: number }
+  | { step: 'hello'; from: number; nonce: number; msgType: number }
+  | { step: 'dataReq' | 'dataDig'; from: number; live: boolean; nonce: number; digests: Array<number | Uint8Array>; msgType: number }
+  | { step: 'dataUpdate'; from: number; live: boolean; nonce: number; data: gossip.IEnvelope[]; msgType: number }
+  | { step: 'tick'; ms: number }
+  | { step: 'forget'; who: number }
+  | { step: 'other'; from: number; bytes: Buffer };
+
+/**
+ * Membership with its identity pull, on a virtual clock advanced by the cases: alive messages
+ * (pooled ones, mostly stale after a while, and fresh ones signed per case in each of Fabric's
+ * forms: with or without identity, empty endpoint with a secret envelope), forged secrets, membership
+ * requests and responses, and both sides of Fabric's identity pull with live nonces (their Hello
+ * then DataRequest; our Hello answered by a DataDigest, our DataRequest by a DataUpdate of
+ * PeerIdentity envelopes). Identities are forgotten now and then, so that alive messages without
+ * identity start pulls and the pull stores them again.
+ */
+function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
+  const scheduler = new VirtualTimeScheduler();
+  const comm = new FakeComm(m.self.pkiId, '127.0.0.1:7051', () => scheduler.now());
+  const mapper = new MspIdentityMapper(new MspManager([m.self.msp]), { pkiId: m.self.pkiId, identity: m.self.identity });
+  comm.identity = m.self.identity;
+  comm.signer = m.self.signer;
+  comm.identityMapper = mapper;
+  const trusted = new Set([m.self, m.as, m.other, m.third].map((p) => p.pkiId.toString('hex')));
+  // Every PKI-ID an identity was stored under: put() is reached only after a signature check.
+  const stored = new Set<string>();
+  const verifier: AliveVerifier & IdentityStore = {
+    pkiIdOf: (identity) => mapper.pkiIdOf(identity),
+    verifyByIdentity: (identity, signature, data) => mapper.verifyByIdentity(identity, signature, data),
+    verify: (pkiId, signature, data) => mapper.verify(pkiId, signature, data),
+    get: (pkiId) => mapper.get(pkiId),
+    has: (pkiId) => mapper.has(pkiId),
+    put(pkiId, identity) {
+      mapper.put(pkiId, identity);
+      stored.add(Buffer.from(pkiId).toString('hex'));
+    },
+  };
+  let nonce = 0;
+  const pipeline: Membership = createMembership(comm, {
+    self: m.self,
+    verifier,
+    aliveIntervalMs: HOUR,
+    aliveExpirationMs: HOUR,
+    reconnectIntervalMs: HOUR,
+    publishCertPeriodMs: 0,
+    scheduler,
+    identityPull: { pullIntervalMs: 200, digestWaitMs: 5, requestWaitMs: 5, nonce: () => Long.fromNumber(++nonce, true) },
+  });
+  // A peer of another organization (as a multi-org MSP would have let it connect): identity pull
+  // offers it only our organization's identities and its own (Fabric's egress filter).
+  const foreign = Buffer.from(msp.SerializedIdentity.encode({ mspid: 'Org2MSP', idBytes: Buffer.from(m.rogue.certPem) }).finish());
+  const from = [
+    ...senders(m),
+    connectionInfo(m.third.pkiId, '127.0.0.5:7051', new Uint8Array(m.third.identity)),
+    connectionInfo(mapper.pkiIdOf(foreign), '127.0.0.6:7051', new Uint8Array(foreign)),
+  ];
+  // Fresh alive messages are of the trusted senders (as, other, third: indexes 0, 1, 3 of `from`).
+  const fresh = [0, 1, 3] as const;
+  const freshPeers = [m.as, m.other, m.third];
+  let seqNum = 1_000_000;
+  const pkiIds = [m.self.pkiId, m.as.pkiId, m.other.pkiId, m.rogue.pkiId, m.third.pkiId];
+  // The valid PeerIdentity envelope of each fixture peer (the first ones of the pool), by hex PKI-ID.
+  const identityOf = new Map<string, gossip.IEnvelope>();
+  for (const bytes of m.peerIdentities) {
+    const env = gossip.Envelope.decode(bytes);
+    const key = Buffer.from(gossip.GossipMessage.decode(env.payload).peerIdentity?.pkiId ?? []).toString('hex');
+    if (!identityOf.has(key)) identityOf.set(key, env);
+  }
+  const alive = innerEnvelope(m.alives);
+  const sender = fc.nat({ max: from.length - 1 });
+  const identityMsgType = fc.oneof(
+    { arbitrary: fc.constant(gossip.PullMsgType.IDENTITY_MSG), weight: 9 },
+    { arbitrary: fc.integer({ min: -1, max: 3 }), weight: 1 },
+  );
+  const digests = fc.array(fc.oneof({ arbitrary: fc.nat({ max: pkiIds.length - 1 }), weight: 4 }, { arbitrary: fc.uint8Array({ maxLength: 40 }), weight: 1 }), {
+    maxLength: 4,
+  });
+  const input: fc.Arbitrary<MembershipPullCase> = fc.oneof(
+    { arbitrary: fc.record({ step: fc.constant('alive' as const), from: sender, bytes: mutatedFrom(m.alives) }), weight: 4 },
+    {
+      arbitrary: fc.record({
+        step: fc.constant('fresh' as const),
+        who: fc.nat({ max: freshPeers.length - 1 }),
+        variant: fc.nat({ max: 3 }),
+        via: fc.constantFrom('aliveMsg' as const, 'memReq' as const, 'memRes' as const),
+        from: sender,
+      }),
+      weight: 3,
+    },
+    {
+      arbitrary: fc.record({ step: fc.constantFrom('memReq' as const, 'memRes' as const), from: sender, alive: fc.array(alive, { minLength: 1, maxLength: 3 }), nonce: fc.nat() }),
+      weight: 3,
+    },
+    { arbitrary: fc.record({ step: fc.constant('hello' as const), from: sender, nonce: fc.nat(), msgType: identityMsgType }), weight: 3 },
+    {
+      arbitrary: fc.record({ step: fc.constantFrom('dataReq' as const, 'dataDig' as const), from: sender, live: fc.boolean(), nonce: fc.nat(), digests, msgType: identityMsgType }),
+      weight: 5,
+    },
+    {
+      arbitrary: fc.record({
+        step: fc.constant('dataUpdate' as const),
+        from: sender,
+        live: fc.boolean(),
+        nonce: fc.nat(),
+        data: fc.array(innerEnvelope(m.peerIdentities), { maxLength: 3 }),
+        msgType: identityMsgType,
+      }),
+      weight: 4,
+    },
+    { arbitrary: fc.record({ step: fc.constant('tick' as const), ms: fc.nat({ max: 30 }) }), weight: 4 },
+    { arbitrary: fc.record({ step: fc.constant('forget' as const), who: fc.nat({ max: freshPeers.length - 1 }) }), weight: 1 },
+    { arbitrary: fc.record({ step: fc.constant('other' as const), from: sender, bytes: mutatedFrom([...m.identityPulls, ...m.envelopes]) }), weight: 1 },
+  );
+  let lastHelloFromThem = { nonce: 0, from: 0 };
+  /** Our latest identity-pull message of this kind still in comm.sent, with the sender index of its target. */
+  const lastSent = (content: 'hello' | 'dataReq'): { nonce: Long | number; to: number; digests: Uint8Array[] } | undefined => {
+    for (let i = comm.sent.length - 1; i >= 0; i--) {
+      const sent = comm.sent[i]!;
+      const msg = sent.message.message;
+      if (msg.content !== content) continue;
+      const target = sent.peers[0]?.pkiId;
+      const to = target ? from.findIndex((c) => c.pkiId.equals(target)) : -1;
+      const pull = content === 'hello' ? msg.hello : msg.dataReq;
+      return { nonce: pull?.nonce ?? 0, to: Math.max(0, to), digests: msg.dataReq?.digests ?? [] };
+    }
+    return undefined;
+  };
+  const base = { nonce: 0, tag: gossip.GossipMessage.Tag.EMPTY };
+  let cases = 0;
+  let sentChecked = 0;
+  let respondedChecked = 0;
+  const identityByKey = new Map([m.self, m.as, m.other, m.third].map((p) => [p.pkiId.toString('hex'), p.identity]));
+  const passedOn = (message: SignedMessage, how: string): void => {
+    const key = Buffer.from(message.message.aliveMsg?.membership?.pkiId ?? []).toString('hex');
+    const identity = identityByKey.get(key);
+    if (!identity) throw new Error(`membership ${how} an alive message of ${key}, not a trusted peer`);
+    try {
+      mapper.verifyByIdentity(identity, message.signature, message.payload);
+    } catch (err: unknown) {
+      throw new Error(`membership ${how} an alive message of ${key} that its owner did not sign: ${String(err)}`);
+    }
+  };
+  return {
+    name: 'membership-pull',
+    kind: 'pipeline',
+    weight: 8,
+    input,
+    run(c) {
+      if (++cases % 100 === 0) pipeline.identityPull?.pullNow();
+      switch (c.step) {
+        case 'alive':
+        case 'other':
+          comm.receive(SignedMessage.fromBytes(c.bytes).decode(), from[c.from]!);
+          return;
+        case 'fresh': {
+          const peer = freshPeers[c.who]!;
+          const alive = createAliveMessage(
+            {
+              pkiId: peer.pkiId,
+              endpoint: c.variant < 2 ? `127.0.0.${fresh[c.who]! + 2}:7051` : '',
+              ...(c.variant % 2 === 0 ? { identity: peer.identity } : {}),
+              ...(c.variant > 0 ? { internalEndpoint: `127.0.0.${fresh[c.who]! + 2}:7051` } : {}),
+              // Above every pooled and captured inc_num, so that a fresh message is never stale.
+              incNum: Long.MAX_UNSIGNED_VALUE,
+              seqNum: Long.fromNumber(++seqNum, true),
+            },
+            peer.signer,
+          );
+          if (c.via === 'aliveMsg') comm.receive(alive, from[c.from]!);
+          // Fabric: a MembershipRequest's self information is its sender's own alive message.
+          else if (c.via === 'memReq') comm.receive({ ...base, nonce: seqNum, memReq: { selfInformation: alive.envelope, known: [] } }, from[fresh[c.who]!]!);
+          else comm.receive({ ...base, nonce: seqNum, memRes: { alive: [alive.envelope], dead: [] } }, from[c.from]!);
+          return;
+        }
+        case 'memReq':
+          comm.receive({ ...base, nonce: c.nonce, memReq: { selfInformation: c.alive[0]!, known: [] } }, from[c.from]!);
+          return;
+        case 'memRes':
+          comm.receive({ ...base, nonce: c.nonce, memRes: { alive: c.alive, dead: [] } }, from[c.from]!);
+          return;
+        case 'hello':
+          lastHelloFromThem = { nonce: c.nonce, from: c.from };
+          comm.receive({ ...base, hello: { nonce: c.nonce, msgType: c.msgType } }, from[c.from]!);
+          return;
+        case 'dataReq': {
+          const live = c.live ? lastHelloFromThem : { nonce: c.nonce, from: c.from };
+          const raw = c.digests.map((d) => (typeof d === 'number' ? pkiIds[d]! : d));
+          comm.receive({ ...base, dataReq: { nonce: live.nonce, digests: raw, msgType: c.msgType } }, from[live.from]!);
+          return;
+        }
+        case 'dataDig': {
+          const ours = c.live ? lastSent('hello') : undefined;
+          const raw = c.digests.map((d) => (typeof d === 'number' ? pkiIds[d]! : d));
+          comm.receive({ ...base, dataDig: { nonce: ours?.nonce ?? c.nonce, digests: raw, msgType: c.msgType } }, from[ours?.to ?? c.from]!);
+          return;
+        }
+        case 'dataUpdate': {
+          const ours = c.live ? lastSent('dataReq') : undefined;
+          // A live update also carries the PeerIdentity messages that were asked for, as their owners signed them.
+          const asked = (ours?.digests ?? []).flatMap((d) => identityOf.get(Buffer.from(d).toString('hex')) ?? []);
+          comm.receive({ ...base, dataUpdate: { nonce: ours?.nonce ?? c.nonce, data: [...asked, ...c.data], msgType: c.msgType } }, from[ours?.to ?? c.from]!);
+          return;
+        }
+        case 'tick':
+          // A no-op action at now + ms makes the clock reach it even when nothing else is due.
+          scheduler.schedule(() => undefined, c.ms);
+          scheduler.maxFrames = scheduler.now() + c.ms;
+          scheduler.flush();
+          return;
+        case 'forget':
+          mapper.delete(freshPeers[c.who]!.pkiId);
+          return;
+      }
+    },
+    check() {
+      const view = pipeline.view();
+      for (const member of [...view.alive, ...view.dead]) {
+        const key = member.pkiId.toString('hex');
+        if (!trusted.has(key)) throw new Error(`membership admitted ${key}, which no trusted identity signed for`);
+      }
+      for (const key of stored) if (!trusted.has(key)) throw new Error(`the identity mapper stored ${key}, which is not a trusted identity`);
+      // What membership passed on (relays, its MembershipRequests and Responses) carries only alive
+      // messages their trusted subjects signed.
+      for (; sentChecked < comm.sent.length; sentChecked++) {
+        const msg = comm.sent[sentChecked]!.message;
+        if (msg.message.content === 'aliveMsg') passedOn(msg, 'relayed');
+        else if (msg.message.memReq?.selfInformation) passedOn(SignedMessage.fromEnvelope(msg.message.memReq.selfInformation), 'requested with');
+      }
+      for (; respondedChecked < comm.responded.length; respondedChecked++) {
+        const res = comm.responded[respondedChecked]!.message.message.memRes;
+        for (const env of [...(res?.alive ?? []), ...(res?.dead ?? [])]) passedOn(SignedMessage.fromEnvelope(env), 'answered with');
+      }
+      if (mapper.size > trusted.size) throw new Error(`the identity mapper holds ${mapper.size} identities, more than the ${trusted.size} trusted ones`);
+    },
+    settle() {
+      comm.sent.length = 0;
+      comm.responded.length = 0;
+      sentChecked = 0;
+      respondedChecked = 0;
+    },
+    counters() {
+      const s = pipeline.stats();
+      const p = pipeline.identityPull!.stats();
+      return {
+        'alive checked': s.received,
+        'alive invalid': s.invalid,
+        'unknown identity': s.unknownIdentity,
+        relayed: s.relayed,
+        'pull rounds': p.rounds,
+        'identities pulled': p.learned,
+        'hellos answered': p.hellos,
+        'requests answered': p.requests,
+        'PeerIdentity refused': p.invalid,
+      };
     },
     stop() {
       pipeline.stop();
