@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateOrg } from '../lib/certs/index.js';
 import { runAppPath, type AppPathResult } from './scenario-app-path.js';
+import { runCluster, type ClusterResult } from './scenario-cluster.js';
 import { runConnections, type ConnectionsRow } from './scenario-connections.js';
 import { runFanout, type FanoutRow } from './scenario-fanout.js';
 import { runThroughput, type ThroughputResult } from './scenario-throughput.js';
@@ -32,7 +33,7 @@ import {
   type Summary,
 } from './support.js';
 
-const SCENARIOS = ['throughput', 'app', 'fanout', 'connections'] as const;
+const SCENARIOS = ['throughput', 'app', 'fanout', 'connections', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -66,6 +67,15 @@ const only = new Set<Scenario>(
 // A quick run must not replace the committed results of a full one.
 const outFile = flags.out ?? join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
 
+/** The cluster scenario's gossip settings: Fabric's defaults, and a fan-out of 6 beside the default 3. */
+const CLUSTER = {
+  payloadSize: 1024,
+  timings: { aliveIntervalMs: 5_000, aliveExpirationMs: 25_000, pullIntervalMs: 4_000 },
+  fanouts: [3, 6],
+  convergeTimeoutMs: 180_000,
+  settleTimeoutMs: 30_000,
+} as const;
+
 /** Sizes, counts and durations of one run. */
 const plan = quick
   ? {
@@ -73,12 +83,14 @@ const plan = quick
       app: { payloadSize: 1024, reps: 2, durationMs: 800, inFlight: 16 },
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
+      cluster: { ...CLUSTER, peers: 30, workers: 2, rate: 30, durationMs: 3_000, joinSpacingMs: 200 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
       app: { payloadSize: 1024, reps: 6, durationMs: 2_000, inFlight: 16 },
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
+      cluster: { ...CLUSTER, peers: 100, workers: 4, rate: 40, durationMs: 8_000, joinSpacingMs: 300 },
     };
 
 const TARGETS = {
@@ -89,6 +101,7 @@ const TARGETS = {
   p99Ratio: 1.2,
   rssPerConnKiB: 64,
   handshakesPerSec: 500,
+  clusterP99Ms: 250,
 } as const;
 
 const tmp = mkdtempSync(join(tmpdir(), 'rxgossip-bench-'));
@@ -106,6 +119,7 @@ async function main(): Promise<void> {
     only.has('throughput') || only.has('app') ? 1 : 0,
     only.has('fanout') ? Math.max(...plan.fanout.peerCounts) : 0,
     only.has('connections') ? Math.max(...plan.connections.sizes) + 1 : 0,
+    only.has('cluster') ? plan.cluster.peers : 0,
   );
   log(`generating ${maxPeers + 1} peer identities in ${tmp}`);
   const org = await generateOrg({ outDir: join(tmp, 'org'), peers: maxPeers + 1 });
@@ -116,6 +130,7 @@ async function main(): Promise<void> {
   let app: AppPathResult | undefined;
   let fanout: FanoutRow[] | undefined;
   let connections: ConnectionsRow[] | undefined;
+  let cluster: ClusterResult[] | undefined;
   const load: Partial<Record<Scenario, ForeignLoad | undefined>> = {};
   if (only.has('throughput')) {
     monitor.start();
@@ -137,9 +152,14 @@ async function main(): Promise<void> {
     connections = await runConnections({ ...plan.connections, serverDir: hub!, dialerDirs: others });
     load.connections = monitor.stop();
   }
+  if (only.has('cluster')) {
+    monitor.start();
+    cluster = await runCluster({ ...plan.cluster, dirs });
+    load.cluster = monitor.stop();
+  }
 
   const elapsed = (now() - started) / 1000;
-  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, app, fanout, connections, load });
+  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, app, fanout, connections, cluster, load });
   process.stdout.write(`\n${markdown}\n`);
   writeFileSync(outFile, markdown);
   log(`wrote ${relative(process.cwd(), outFile)} (${elapsed.toFixed(0)} s)`);
@@ -157,6 +177,7 @@ interface Results {
   app: AppPathResult | undefined;
   fanout: FanoutRow[] | undefined;
   connections: ConnectionsRow[] | undefined;
+  cluster: ClusterResult[] | undefined;
   load: Partial<Record<Scenario, ForeignLoad | undefined>>;
 }
 
@@ -177,6 +198,7 @@ function render(r: Results): string {
   if (r.app) out.push(...appSection(r.app, r.load.app), '');
   if (r.fanout) out.push(...fanoutSection(r.fanout, r.load.fanout), '');
   if (r.connections) out.push(...connectionsSection(r.connections, r.load.connections), '');
+  if (r.cluster) out.push(...clusterSection(r.cluster, r.load.cluster), '');
   out.push(...targetsSection(r), '');
   out.push(...methodSection(), '');
   return out.join('\n');
@@ -341,6 +363,49 @@ function connectionsSection(rows: ConnectionsRow[], load: ForeignLoad | undefine
   ];
 }
 
+function clusterSection(rows: ClusterResult[], load: ForeignLoad | undefined): string[] {
+  const c = plan.cluster;
+  const first = rows[0];
+  const ms = (v: number): string => fmtNum(v);
+  return [
+    `## 4. A ${c.peers}-peer push cluster`,
+    '',
+    markdownTable(
+      ['Fan-out', 'Published', 'Delivered / expected', 'By push', 'By pull', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'Max (ms)', 'CPU per delivery (µs)', 'Cores publishing', 'Cores idle'],
+      rows.map((r) => [
+        String(r.fanout),
+        `${r.messages} at ${fmtNum(r.publishedPerSec)}/s`,
+        `${r.delivered} / ${r.expected}${r.complete ? '' : ' **(incomplete)**'}`,
+        `${((100 * r.byPush) / Math.max(1, r.delivered)).toFixed(1)}%`,
+        `${((100 * r.byPull) / Math.max(1, r.delivered)).toFixed(1)}%`,
+        ms(r.p50),
+        ms(r.p90),
+        ms(r.p99),
+        ms(r.max),
+        fmtNum(r.cpuPerDeliveryUs),
+        fmtNum(r.publishingCores),
+        fmtNum(r.backgroundCores),
+      ]),
+      [true, true, true, true, true, true, true, true, true, true, true, true],
+    ),
+    '',
+    `${c.peers} peers (comm + createMembership + createPush + createPull, each with its own generated identity, mutual ` +
+      `TLS) spread over ${c.workers} worker processes, joining one every ${c.joinSpacingMs} ms per process with ` +
+      `3 bootstrap peers; Fabric's timings (alive every ${c.timings.aliveIntervalMs / 1000} s, pull every ` +
+      `${c.timings.pullIntervalMs / 1000} s, bursts of 10 within 10 ms). Membership converged (every peer sees the ` +
+      `${c.peers - 1} others, connections steady) after ${first ? first.convergeSeconds.toFixed(0) : 'n/a'} s, with ` +
+      `${first?.connections ?? 'n/a'} connection ends open. Then, for each fan-out (push restarted on the same cluster), ` +
+      `1 s of warm-up and ${c.durationMs / 1000} s of ${fmtBytes(c.payloadSize)} messages published at ${c.rate}/s ` +
+      `from peers chosen at random. Latency = publication to first delivery at a peer (push or pull), all peers; ` +
+      `a push round reaches a peer with probability about 1 − e^−fanout, pull fetches the rest. CPU = all worker ` +
+      `processes while publishing, per delivery; "Cores idle" = the cluster's own traffic (alive messages, pull ` +
+      `rounds) over 2 s just before. Messages dropped by the comms: ${rows.map((r) => r.drops).join(' / ')} ` +
+      `(since start, dials of the start-up storm included); failed handshakes since start: ` +
+      `${Object.entries(first?.handshakeFailures ?? {}).map(([k, v]) => `${v}× "${k}"`).join(', ') || 'none'}.`,
+    ...loadNote(load),
+  ];
+}
+
 function targetsSection(r: Results): string[] {
   const rows: string[][] = [];
   const kib = r.throughput?.payloads.find((p) => p.size === 1024);
@@ -377,6 +442,18 @@ function targetsSection(r: Results): string[] {
       `≥ ${TARGETS.handshakesPerSec} handshakes/s (${c.connections} connections)`,
       `${fmtNum(rate)}/s (one server core: ${fmtNum(1000 / c.rx.serverCpuMs.median)}/s)`,
       yesNo(Number.isFinite(rate) ? rate >= TARGETS.handshakesPerSec : undefined),
+    ]);
+  }
+  for (const c of r.cluster ?? []) {
+    rows.push([
+      `${c.peers}-peer cluster, fan-out ${c.fanout}: every message reaches every peer`,
+      `${c.delivered} / ${c.expected}`,
+      yesNo(c.complete && c.delivered >= c.expected),
+    ]);
+    rows.push([
+      `${c.peers}-peer cluster, fan-out ${c.fanout}: delivery p99 ≤ ${TARGETS.clusterP99Ms} ms at ${c.rate} msgs/s`,
+      `${fmtNum(c.p99)} ms`,
+      yesNo(Number.isFinite(c.p99) ? c.p99 <= TARGETS.clusterP99Ms : undefined),
     ]);
   }
   return ['## Targets', '', markdownTable(['Target', 'Measured (median)', 'Met'], rows, [false, true, false])];
