@@ -10,6 +10,7 @@
  * - CPU time of all worker processes per delivered message, while publishing, and the cluster's
  *   background CPU (alive messages, pull rounds) measured just before, per second.
  */
+import { join } from 'node:path';
 import { log, now, percentile, sleep, Worker } from './support.js';
 import type { ClusterTimings } from './cluster-peers.js';
 
@@ -148,11 +149,15 @@ async function measure(
     await sleep(idleMs);
     const backgroundCores = (await cpu()) - idleStart;
 
+    // BENCH_PROFILE_DIR=dir: CPU profiles of every worker while publishing.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    if (profileDir) await all('profile-start');
     const cpuBefore = await cpu();
     const start = now();
     const { messages, complete, publishMs } = await publishAndWait(all, W, N, config, config.rate, config.durationMs, firstId);
     const elapsedMs = now() - start;
     const cpuUsed = (await cpu()) - cpuBefore;
+    if (profileDir) await all('profile-stop', (w) => ({ file: join(profileDir, `cluster-fanout${fanout}-worker${w}.cpuprofile`) }));
     const results = await all<Results>('cluster-results');
     const push = results.flatMap((r) => r.push);
     const pull = results.flatMap((r) => r.pull);
