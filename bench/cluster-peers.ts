@@ -85,10 +85,10 @@ export async function clusterStart(dirs: string[]): Promise<Array<{ endpoint: st
       createComm({
         self,
         listen: '127.0.0.1:0',
-        dialTimeoutMs: 30_000,
-        pingTimeoutMs: 30_000,
-        connTimeoutMs: 30_000,
-        handshakeTimeoutMs: 60_000,
+        dialTimeoutMs: 120_000,
+        pingTimeoutMs: 120_000,
+        connTimeoutMs: 120_000,
+        handshakeTimeoutMs: 180_000,
       }),
     ),
   );

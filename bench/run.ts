@@ -73,7 +73,7 @@ const CLUSTER = {
   payloadSize: 1024,
   timings: { aliveIntervalMs: 5_000, aliveExpirationMs: 25_000, pullIntervalMs: 4_000 },
   fanouts: [3, 6],
-  convergeTimeoutMs: 180_000,
+  convergeTimeoutMs: 240_000,
   settleTimeoutMs: 30_000,
 } as const;
 
