@@ -493,11 +493,14 @@ function methodSection(): string[] {
     `- Repetitions: throughput ${t.reps}× per payload (echo and one-way ${t.durationMs} ms each, ${t.rttSamples} timed round trips ` +
       `after 100 untimed), fan-out ${plan.fanout.reps}× ${plan.fanout.durationMs} ms per size, connection scale ` +
       `${plan.connections.reps}× per size; rxgossip and raw grpc-js alternate within each repetition.`,
-    `- Messages are pre-encoded once (rxgossip: a SignedMessage whose envelope bytes are cached; raw: the same bytes ` +
+    `- Section 1: messages are pre-encoded once (rxgossip: a SignedMessage whose envelope bytes are cached; raw: the same bytes ` +
       `from Envelope.encode) so both sides measure transport, not encoding. The rxgossip receiver decodes every ` +
-      `envelope and its GossipMessage (that is part of its job); the raw receiver does not.`,
+      `envelope and its GossipMessage (that is part of its job); the raw receiver does not. Section 1b: both build, ` +
+      `encode and decode every message, as applications do (${plan.app.reps} repetitions of ${plan.app.durationMs} ms).`,
     '- Identities are generated for each run with generateOrg (one org, ECDSA P-256, cryptogen profiles).',
-    '- Run with `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).',
+    '- Run with `npm run bench` (full, about 10 minutes on a quiet machine; writes bench/RESULTS.md) or ' +
+      '`npm run bench -- --quick` (a few minutes; writes bench/RESULTS.quick.md, which is not committed). ' +
+      '`BENCH_PROFILE_DIR=dir` writes CPU profiles of the processes of sections 1b, 3 and 4.',
   ];
 }
 
