@@ -17,6 +17,9 @@ interface Http2Writable {
 
 type GossipStream = ClientGossipStream | ServerGossipStream;
 
+/** Up to this size a message is copied behind its prefix (one write); above, it is written as is. */
+const COPY_LIMIT = 4096;
+
 /**
  * An outbound sink that writes gRPC length-prefixed frames straight into the call's http2
  * stream, where grpc-js would write them one at a time.
@@ -57,6 +60,14 @@ export class FrameSink implements OutboundSink {
     // grpc-js's own writes (the handshake message) must reach the wire first.
     if (this.call.writableLength > 0 || !this.headersSent() || http2.destroyed || http2.writableEnded) {
       return this.track(this.call, this.call.write(bytes, callback));
+    }
+    if (bytes.length >= COPY_LIMIT) {
+      // Large: the prefix and the message as they are; the http2 stream writes both in one go.
+      const prefix = Buffer.allocUnsafe(5);
+      prefix[0] = 0;
+      prefix.writeUInt32BE(bytes.length, 1);
+      http2.write(prefix);
+      return this.track(http2, http2.write(bytes, callback));
     }
     const frame = Buffer.allocUnsafe(bytes.length + 5);
     frame[0] = 0;
