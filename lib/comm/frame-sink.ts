@@ -62,12 +62,16 @@ export class FrameSink implements OutboundSink {
       return this.track(this.call, this.call.write(bytes, callback));
     }
     if (bytes.length >= COPY_LIMIT) {
-      // Large: the prefix and the message as they are; the http2 stream writes both in one go.
+      // Large: the prefix, then the message as it is.
       const prefix = Buffer.allocUnsafe(5);
       prefix[0] = 0;
       prefix.writeUInt32BE(bytes.length, 1);
+      // Corked (nests with the buffer's own cork): both leave in one write, not the second a turn later.
+      http2.cork();
       http2.write(prefix);
-      return this.track(http2, http2.write(bytes, callback));
+      const more = http2.write(bytes, callback);
+      http2.uncork();
+      return this.track(http2, more);
     }
     const frame = Buffer.allocUnsafe(bytes.length + 5);
     frame[0] = 0;
