@@ -103,6 +103,10 @@ const TARGETS = {
   rssPerConnKiB: 64,
   handshakesPerSec: 500,
   clusterP99Ms: 250,
+  /** Issue 11, against raw grpc-js in the same run: handshakes/s, server CPU per handshake, RSS per connection. */
+  handshakeRatio: 0.9,
+  serverCpuRatio: 1.2,
+  rssRatio: 1.15,
 } as const;
 
 const tmp = mkdtempSync(join(tmpdir(), 'rxgossip-bench-'));
@@ -458,6 +462,15 @@ function targetsSection(r: Results): string[] {
       `${fmtNum(rss)} KiB`,
       yesNo(Number.isFinite(rss) ? rss <= TARGETS.rssPerConnKiB : undefined),
     ]);
+  }
+  for (const c of r.connections ?? []) {
+    const hs = ratio(c.rx.handshakesPerSec, c.raw.handshakesPerSec);
+    const cpu = ratio(c.rx.serverCpuMs, c.raw.serverCpuMs);
+    const rss = ratio(c.rx.rssPerConnKiB, c.raw.rssPerConnKiB);
+    const at = `(${c.connections} connections)`;
+    rows.push([`handshakes/s ≥ ${TARGETS.handshakeRatio}× raw ${at}`, fmtRatio(hs), yesNo(Number.isFinite(hs) ? hs >= TARGETS.handshakeRatio : undefined)]);
+    rows.push([`server CPU per handshake ≤ ${TARGETS.serverCpuRatio}× raw ${at}`, fmtRatio(cpu), yesNo(Number.isFinite(cpu) ? cpu <= TARGETS.serverCpuRatio : undefined)]);
+    rows.push([`RSS per live connection ≤ ${TARGETS.rssRatio}× raw ${at}`, fmtRatio(rss), yesNo(Number.isFinite(rss) ? rss <= TARGETS.rssRatio : undefined)]);
   }
   for (const c of r.connections ?? []) {
     const rate = c.rx.handshakesPerSec.median;
