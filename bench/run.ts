@@ -91,7 +91,7 @@ const plan = quick
       app: { payloadSize: 1024, reps: 6, durationMs: 2_000, inFlight: 16 },
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
-      cluster: { ...CLUSTER, peers: 100, workers: 4, rate: 15, durationMs: 8_000, joinSpacingMs: 300 },
+      cluster: { ...CLUSTER, peers: 100, workers: 4, rate: 10, durationMs: 10_000, joinSpacingMs: 300 },
     };
 
 const TARGETS = {
