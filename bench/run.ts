@@ -13,6 +13,8 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateOrg } from '../lib/certs/index.js';
 import { runAppPath, type AppPathResult } from './scenario-app-path.js';
+import { runAcceptSteps, type AcceptStep } from './scenario-accept-steps.js';
+import { runCluster, type ClusterRun } from './scenario-cluster.js';
 import { runConnections, type ConnectionsRow } from './scenario-connections.js';
 import { runFanout, type FanoutRow } from './scenario-fanout.js';
 import { pushSection, pushTargets, runPush, type PushResult } from './scenario-push.js';
@@ -33,7 +35,7 @@ import {
   type Summary,
 } from './support.js';
 
-const SCENARIOS = ['throughput', 'app', 'fanout', 'connections', 'push'] as const;
+const SCENARIOS = ['throughput', 'app', 'fanout', 'connections', 'push', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 const { values: flags } = parseArgs({
@@ -67,6 +69,15 @@ const only = new Set<Scenario>(
 // A quick run must not replace the committed results of a full one.
 const outFile = flags.out ?? join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESULTS.md');
 
+/** The cluster scenario's gossip settings: Fabric's defaults, and a fan-out of 6 beside the default 3. */
+const CLUSTER = {
+  payloadSize: 1024,
+  timings: { aliveIntervalMs: 5_000, aliveExpirationMs: 25_000, pullIntervalMs: 4_000 },
+  fanouts: [3, 6],
+  convergeTimeoutMs: 300_000,
+  settleTimeoutMs: 30_000,
+} as const;
+
 /** Sizes, counts and durations of one run. */
 const plan = quick
   ? {
@@ -75,6 +86,7 @@ const plan = quick
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 1, durationMs: 1_000, payloadSize: 1024, rttSamples: 200, cryptoMs: 500 },
+      cluster: { ...CLUSTER, peers: 30, workers: 2, rate: 30, durationMs: 3_000, joinSpacingMs: 200 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
@@ -82,6 +94,7 @@ const plan = quick
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 3, durationMs: 2_000, payloadSize: 1024, rttSamples: 500, cryptoMs: 1_000 },
+      cluster: { ...CLUSTER, peers: 100, workers: 4, rate: 10, durationMs: 10_000, joinSpacingMs: 300 },
     };
 
 const TARGETS = {
@@ -92,6 +105,11 @@ const TARGETS = {
   p99Ratio: 1.2,
   rssPerConnKiB: 64,
   handshakesPerSec: 500,
+  clusterP99Ms: 250,
+  /** Issue 11, against raw grpc-js in the same run: handshakes/s, server CPU per handshake, RSS per connection. */
+  handshakeRatio: 0.9,
+  serverCpuRatio: 1.2,
+  rssRatio: 1.15,
 } as const;
 
 const tmp = mkdtempSync(join(tmpdir(), 'rxgossip-bench-'));
@@ -109,6 +127,7 @@ async function main(): Promise<void> {
     only.has('throughput') || only.has('app') || only.has('push') ? 1 : 0,
     only.has('fanout') ? Math.max(...plan.fanout.peerCounts) : 0,
     only.has('connections') ? Math.max(...plan.connections.sizes) + 1 : 0,
+    only.has('cluster') ? plan.cluster.peers : 0,
   );
   log(`generating ${maxPeers + 1} peer identities in ${tmp}`);
   const org = await generateOrg({ outDir: join(tmp, 'org'), peers: maxPeers + 1 });
@@ -120,6 +139,8 @@ async function main(): Promise<void> {
   let fanout: FanoutRow[] | undefined;
   let connections: ConnectionsRow[] | undefined;
   let push: PushResult | undefined;
+  let acceptSteps: AcceptStep[] | undefined;
+  let cluster: ClusterRun | undefined;
   const load: Partial<Record<Scenario, ForeignLoad | undefined>> = {};
   if (only.has('throughput')) {
     monitor.start();
@@ -139,6 +160,7 @@ async function main(): Promise<void> {
   if (only.has('connections')) {
     monitor.start();
     connections = await runConnections({ ...plan.connections, serverDir: hub!, dialerDirs: others });
+    acceptSteps = await runAcceptSteps({ serverDir: hub!, dialerDirs: others.slice(0, Math.max(...plan.connections.sizes)) });
     load.connections = monitor.stop();
   }
   if (only.has('push')) {
@@ -147,8 +169,14 @@ async function main(): Promise<void> {
     load.push = monitor.stop();
   }
 
+  if (only.has('cluster')) {
+    monitor.start();
+    cluster = await runCluster({ ...plan.cluster, dirs });
+    load.cluster = monitor.stop();
+  }
+
   const elapsed = (now() - started) / 1000;
-  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, app, fanout, connections, push, load });
+  const markdown = render({ startedAt, elapsed, cores, loadAtStart, throughput, app, fanout, connections, push, acceptSteps, cluster, load });
   process.stdout.write(`\n${markdown}\n`);
   writeFileSync(outFile, markdown);
   log(`wrote ${relative(process.cwd(), outFile)} (${elapsed.toFixed(0)} s)`);
@@ -167,6 +195,8 @@ interface Results {
   fanout: FanoutRow[] | undefined;
   connections: ConnectionsRow[] | undefined;
   push?: PushResult | undefined;
+  acceptSteps: AcceptStep[] | undefined;
+  cluster: ClusterRun | undefined;
   load: Partial<Record<Scenario, ForeignLoad | undefined>>;
 }
 
@@ -188,6 +218,8 @@ function render(r: Results): string {
   if (r.fanout) out.push(...fanoutSection(r.fanout, r.load.fanout), '');
   if (r.connections) out.push(...connectionsSection(r.connections, r.load.connections), '');
   if (r.push) out.push(...pushSection(r.push, plan.push.reps, plan.push.durationMs, loadNote(r.load.push)), '');
+  if (r.acceptSteps) out.push(...acceptStepsSection(r.acceptSteps), '');
+  if (r.cluster) out.push(...clusterSection(r.cluster, r.load.cluster), '');
   out.push(...targetsSection(r), '');
   out.push(...methodSection(), '');
   return out.join('\n');
@@ -352,6 +384,67 @@ function connectionsSection(rows: ConnectionsRow[], load: ForeignLoad | undefine
   ];
 }
 
+function acceptStepsSection(steps: AcceptStep[]): string[] {
+  return [
+    '### What the gossip handshake adds on the accepting side, step by step',
+    '',
+    markdownTable(['Step (per connection)', 'µs'], steps.map((s) => [s.step, fmtNum(s.micros)]), [false, true]),
+    '',
+    `Measured in the benchmark's own process, no network, over ${Math.max(...plan.connections.sizes)} distinct ` +
+      `generated identities: checkConnEstablish (decode, PKI-ID, MSP validation, TLS binding, signature) for ` +
+      `identities never seen (as every connection of section 3), then again for the same identities (a peer ` +
+      `reconnecting: the MSP keeps a bounded cache of validated identities keyed by their bytes, honouring expiry). ` +
+      `Indented rows are its parts. Raw grpc-js does none of this; TLS itself, also in both, is not in this table.`,
+  ];
+}
+
+function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[] {
+  const c = plan.cluster;
+  const rows = run.rows;
+  const ms = (v: number): string => fmtNum(v);
+  return [
+    `## 4. A ${c.peers}-peer push cluster`,
+    '',
+    markdownTable(
+      ['Fan-out', 'Published', 'Delivered / expected', 'By push', 'By pull', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'Max (ms)', 'CPU per delivery (µs)', 'Cores publishing', 'Cores idle'],
+      rows.map((r) => [
+        String(r.fanout),
+        `${r.messages} at ${fmtNum(r.publishedPerSec)}/s`,
+        `${r.delivered} / ${r.expected}${r.complete ? '' : ' **(incomplete)**'}`,
+        `${((100 * r.byPush) / Math.max(1, r.delivered)).toFixed(1)}%`,
+        `${((100 * r.byPull) / Math.max(1, r.delivered)).toFixed(1)}%`,
+        ms(r.p50),
+        ms(r.p90),
+        ms(r.p99),
+        ms(r.max),
+        fmtNum(r.cpuPerDeliveryUs),
+        fmtNum(r.publishingCores),
+        fmtNum(r.backgroundCores),
+      ]),
+      [true, true, true, true, true, true, true, true, true, true, true, true],
+    ),
+    '',
+    `${c.peers} peers (comm + createMembership + createPush + createPull, each with its own generated identity, mutual ` +
+      `TLS) spread over ${c.workers} worker processes, joining one every ${c.joinSpacingMs} ms per process with ` +
+      `3 bootstrap peers; Fabric's timings (alive every ${c.timings.aliveIntervalMs / 1000} s, pull every ` +
+      `${c.timings.pullIntervalMs / 1000} s, bursts of 10 within 10 ms). ` +
+      (run.converged
+        ? `Membership converged (every peer sees the ${c.peers - 1} others, connections steady) after ` +
+          `${run.convergeSeconds.toFixed(0)} s, with ${run.connections} connection ends open. `
+        : `**Membership did not converge within ${run.convergeSeconds.toFixed(0)} s** (a peer saw only ${run.minAlive} ` +
+          `of ${c.peers - 1} others alive; ${run.connections} connection ends open): nothing was measured. `) +
+      `Then, for each fan-out (push restarted on the same cluster), ` +
+      `1 s of warm-up and ${c.durationMs / 1000} s of ${fmtBytes(c.payloadSize)} messages published at ${c.rate}/s ` +
+      `from peers chosen at random. Latency = publication to first delivery at a peer (push or pull), all peers; ` +
+      `a push round reaches a peer with probability about 1 − e^−fanout, pull fetches the rest. CPU = all worker ` +
+      `processes while publishing, per delivery; "Cores idle" = the cluster's own traffic (alive messages, pull ` +
+      `rounds) over 2 s just before. Messages dropped by the comms: ${rows.map((r) => r.drops).join(' / ') || 'n/a'} ` +
+      `(since start, dials of the start-up storm included); failed handshakes until convergence: ` +
+      `${Object.entries(run.handshakeFailures).map(([k, v]) => `${v}× "${k}"`).join(', ') || 'none'}.`,
+    ...loadNote(load),
+  ];
+}
+
 function targetsSection(r: Results): string[] {
   const rows: string[][] = [];
   const kib = r.throughput?.payloads.find((p) => p.size === 1024);
@@ -383,6 +476,15 @@ function targetsSection(r: Results): string[] {
     ]);
   }
   for (const c of r.connections ?? []) {
+    const hs = ratio(c.rx.handshakesPerSec, c.raw.handshakesPerSec);
+    const cpu = ratio(c.rx.serverCpuMs, c.raw.serverCpuMs);
+    const rss = ratio(c.rx.rssPerConnKiB, c.raw.rssPerConnKiB);
+    const at = `(${c.connections} connections)`;
+    rows.push([`handshakes/s ≥ ${TARGETS.handshakeRatio}× raw ${at}`, fmtRatio(hs), yesNo(Number.isFinite(hs) ? hs >= TARGETS.handshakeRatio : undefined)]);
+    rows.push([`server CPU per handshake ≤ ${TARGETS.serverCpuRatio}× raw ${at}`, fmtRatio(cpu), yesNo(Number.isFinite(cpu) ? cpu <= TARGETS.serverCpuRatio : undefined)]);
+    rows.push([`RSS per live connection ≤ ${TARGETS.rssRatio}× raw ${at}`, fmtRatio(rss), yesNo(Number.isFinite(rss) ? rss <= TARGETS.rssRatio : undefined)]);
+  }
+  for (const c of r.connections ?? []) {
     const rate = c.rx.handshakesPerSec.median;
     rows.push([
       `≥ ${TARGETS.handshakesPerSec} handshakes/s (${c.connections} connections)`,
@@ -391,6 +493,21 @@ function targetsSection(r: Results): string[] {
     ]);
   }
   if (r.push) rows.push(...pushTargets(r.push));
+  if (r.cluster && !r.cluster.converged) {
+    rows.push([`${plan.cluster.peers}-peer cluster: membership converges`, `no (${r.cluster.minAlive} of ${plan.cluster.peers - 1})`, yesNo(false)]);
+  }
+  for (const c of r.cluster?.rows ?? []) {
+    rows.push([
+      `${c.peers}-peer cluster, fan-out ${c.fanout}: every message reaches every peer`,
+      `${c.delivered} / ${c.expected}`,
+      yesNo(c.complete && c.delivered >= c.expected),
+    ]);
+    rows.push([
+      `${c.peers}-peer cluster, fan-out ${c.fanout}: delivery p99 ≤ ${TARGETS.clusterP99Ms} ms at ${c.rate} msgs/s`,
+      `${fmtNum(c.p99)} ms`,
+      yesNo(Number.isFinite(c.p99) ? c.p99 <= TARGETS.clusterP99Ms : undefined),
+    ]);
+  }
   return ['## Targets', '', markdownTable(['Target', 'Measured (median)', 'Met'], rows, [false, true, false])];
 }
 
@@ -402,11 +519,14 @@ function methodSection(): string[] {
     `- Repetitions: throughput ${t.reps}× per payload (echo and one-way ${t.durationMs} ms each, ${t.rttSamples} timed round trips ` +
       `after 100 untimed), fan-out ${plan.fanout.reps}× ${plan.fanout.durationMs} ms per size, connection scale ` +
       `${plan.connections.reps}× per size; rxgossip and raw grpc-js alternate within each repetition.`,
-    `- Messages are pre-encoded once (rxgossip: a SignedMessage whose envelope bytes are cached; raw: the same bytes ` +
+    `- Section 1: messages are pre-encoded once (rxgossip: a SignedMessage whose envelope bytes are cached; raw: the same bytes ` +
       `from Envelope.encode) so both sides measure transport, not encoding. The rxgossip receiver decodes every ` +
-      `envelope and its GossipMessage (that is part of its job); the raw receiver does not.`,
+      `envelope and its GossipMessage (that is part of its job); the raw receiver does not. Section 1b: both build, ` +
+      `encode and decode every message, as applications do (${plan.app.reps} repetitions of ${plan.app.durationMs} ms).`,
     '- Identities are generated for each run with generateOrg (one org, ECDSA P-256, cryptogen profiles).',
-    '- Run with `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (under a minute).',
+    '- Run with `npm run bench` (full, about 10 minutes on a quiet machine; writes bench/RESULTS.md) or ' +
+      '`npm run bench -- --quick` (a few minutes; writes bench/RESULTS.quick.md, which is not committed). ' +
+      '`BENCH_PROFILE_DIR=dir` writes CPU profiles of the processes of sections 1b, 3 and 4.',
   ];
 }
 

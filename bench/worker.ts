@@ -23,12 +23,25 @@
  *   cpu                                       process.cpuUsage() (user + system µs)
  *   profile-start                             start the V8 CPU profiler (node:inspector)
  *   profile-stop { file }                     stop it and write the .cpuprofile to `file`
+ *   cluster-start|join|view|fanout|publish|expect|results|reset|stop   gossip peers (cluster-peers.ts)
  *   exit                                      stop everything and exit
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { createComm, loadPeerDir, type Comm, type ReceivedMessage } from '../lib/index.js';
 import { gossip } from '../lib/proto/messages.js';
+import {
+  clusterExpect,
+  clusterFanout,
+  clusterJoin,
+  clusterPublish,
+  clusterReset,
+  clusterResults,
+  clusterStart,
+  clusterStop,
+  clusterView,
+  type ClusterTimings,
+} from './cluster-peers.js';
 import { encodeEnvelope, openRawStream, rawClientCredentials, readTlsFiles, startRawServer, type RawServerStream } from './raw-grpc.js';
 
 interface Request {
@@ -307,6 +320,27 @@ async function handle(req: Request): Promise<unknown> {
       await writeFile(String(args.file), JSON.stringify(profile));
       return args.file;
     }
+    case 'cluster-start':
+      return clusterStart(args.dirs as string[]);
+    case 'cluster-join':
+      return clusterJoin(args as { dirs: string[]; bootstrap: string[]; timings: ClusterTimings; fanout: number; spacingMs: number });
+    case 'cluster-fanout':
+      clusterFanout(Number(args.fanout));
+      return true;
+    case 'cluster-view':
+      return clusterView();
+    case 'cluster-publish':
+      return clusterPublish(args as { plan: Array<{ id: number; peer: number; atMs: number }>; size: number });
+    case 'cluster-expect':
+      return clusterExpect(args as { expected: number; timeoutMs: number });
+    case 'cluster-results':
+      return clusterResults();
+    case 'cluster-reset':
+      clusterReset(args as { first: number; count: number });
+      return true;
+    case 'cluster-stop':
+      await clusterStop();
+      return true;
     case 'exit':
       setImmediate(() => void shutdown(0));
       return true;
@@ -323,7 +357,7 @@ async function shutdown(code: number): Promise<never> {
     rawServer?.close();
     const timer = setTimeout(() => process.exit(code), 3_000);
     timer.unref();
-    await stopComms().catch(() => undefined);
+    await Promise.all([stopComms(), clusterStop()]).catch(() => undefined);
   }
   process.exit(code);
 }

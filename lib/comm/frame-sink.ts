@@ -17,6 +17,9 @@ interface Http2Writable {
 
 type GossipStream = ClientGossipStream | ServerGossipStream;
 
+/** Up to this size a message is copied behind its prefix (one write); above, it is written as is. */
+const COPY_LIMIT = 4096;
+
 /**
  * An outbound sink that writes gRPC length-prefixed frames straight into the call's http2
  * stream, where grpc-js would write them one at a time.
@@ -57,6 +60,18 @@ export class FrameSink implements OutboundSink {
     // grpc-js's own writes (the handshake message) must reach the wire first.
     if (this.call.writableLength > 0 || !this.headersSent() || http2.destroyed || http2.writableEnded) {
       return this.track(this.call, this.call.write(bytes, callback));
+    }
+    if (bytes.length >= COPY_LIMIT) {
+      // Large: the prefix, then the message as it is.
+      const prefix = Buffer.allocUnsafe(5);
+      prefix[0] = 0;
+      prefix.writeUInt32BE(bytes.length, 1);
+      // Corked (nests with the buffer's own cork): both leave in one write, not the second a turn later.
+      http2.cork();
+      http2.write(prefix);
+      const more = http2.write(bytes, callback);
+      http2.uncork();
+      return this.track(http2, more);
     }
     const frame = Buffer.allocUnsafe(bytes.length + 5);
     frame[0] = 0;

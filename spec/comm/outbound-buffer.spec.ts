@@ -182,4 +182,21 @@ describe('OutboundBuffer', () => {
     assert.ok(seen.includes(2));
     assert.equal(seen.at(-1), 0);
   });
+
+  it('corks a sink that can be corked while it writes a run of queued messages, and only then', () => {
+    const { b } = buffer(10, 'drop-newest');
+    const calls: string[] = [];
+    const sink = {
+      write: (bytes: Buffer) => (calls.push(bytes.toString()), true),
+      once: () => undefined,
+      removeListener: () => undefined,
+      cork: () => calls.push('cork'),
+      uncork: () => calls.push('uncork'),
+    };
+    for (const s of ['a', 'b', 'c']) b.next(item(s));
+    b.attach(sink);
+    // A single message needs no corking: it goes out at once.
+    b.next(item('d'));
+    assert.deepEqual(calls, ['cork', 'a', 'b', 'c', 'uncork', 'd']);
+  });
 });

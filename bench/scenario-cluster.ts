@@ -1,0 +1,257 @@
+/**
+ * Scenario 4: a push cluster at scale. N gossip peers (comm + membership + push + pull from
+ * lib/gossip, Fabric's default fan-out and bursts), spread over worker processes that hold many
+ * peers each, with their own generated identities over mutual TLS. Once membership has converged
+ * (every peer sees the N-1 others alive), messages are published at a fixed rate from peers
+ * chosen at random; every message must reach every peer. Measured:
+ *
+ * - delivery latency (publication to first delivery at a peer, all peers), p50/p90/p99/max;
+ * - the share of deliveries made by push and by pull;
+ * - CPU time of all worker processes per delivered message, while publishing, and the cluster's
+ *   background CPU (alive messages, pull rounds) measured just before, per second.
+ */
+import { join } from 'node:path';
+import { log, now, percentile, sleep, Worker } from './support.js';
+import type { ClusterTimings } from './cluster-peers.js';
+
+export interface ClusterConfig {
+  readonly peers: number;
+  readonly workers: number;
+  /** Messages published per second, over all peers. */
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly payloadSize: number;
+  readonly timings: ClusterTimings;
+  /** Push fan-outs to measure, one after the other on the same cluster (Fabric's default is 3). */
+  readonly fanouts: readonly number[];
+  /** Peers of a worker join one every this many ms. */
+  readonly joinSpacingMs: number;
+  /** Longest wait for membership to converge, and for the last deliveries. */
+  readonly convergeTimeoutMs: number;
+  readonly settleTimeoutMs: number;
+  readonly dirs: readonly string[];
+}
+
+export interface ClusterResult {
+  readonly fanout: number;
+  readonly peers: number;
+  readonly workers: number;
+  readonly rate: number;
+  readonly messages: number;
+  /** Deliveries expected: messages × (peers − 1). */
+  readonly expected: number;
+  readonly delivered: number;
+  readonly complete: boolean;
+  readonly byPush: number;
+  readonly byPull: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Rate actually achieved by the publishers (messages/s). */
+  readonly publishedPerSec: number;
+  /** µs of CPU (all workers) per delivered message while publishing. */
+  readonly cpuPerDeliveryUs: number;
+  /** Cores used by the idle cluster (alive messages, pull rounds). */
+  readonly backgroundCores: number;
+  /** Cores used by the cluster while publishing. */
+  readonly publishingCores: number;
+  readonly convergeSeconds: number;
+  readonly connections: number;
+  readonly drops: number;
+  /** Failed handshakes since start, by reason (the start-up storm's). */
+  readonly handshakeFailures: Record<string, number>;
+}
+
+interface Results {
+  push: number[];
+  pull: number[];
+  drops: number;
+  connections: number;
+  failures: Record<string, number>;
+}
+
+/** A cluster run: how membership converged, then one result per fan-out (none if it did not). */
+export interface ClusterRun {
+  readonly converged: boolean;
+  /** Fewest alive members a peer saw when convergence was declared or given up. */
+  readonly minAlive: number;
+  readonly convergeSeconds: number;
+  readonly connections: number;
+  readonly handshakeFailures: Record<string, number>;
+  readonly rows: ClusterResult[];
+}
+
+export async function runCluster(config: ClusterConfig): Promise<ClusterRun> {
+  const W = Math.min(config.workers, config.peers);
+  const N = config.peers;
+  if (config.dirs.length < N) throw new Error(`cluster: need ${N} peer identities`);
+  const workers = Array.from({ length: W }, (_, i) => new Worker(`cluster-${i}`));
+  // Peer i lives in worker i % W at local index floor(i / W).
+  const dirsOf = (w: number): string[] => config.dirs.slice(0, N).filter((_, i) => i % W === w);
+  const all = <T>(cmd: string, args: (w: number) => unknown = () => ({})): Promise<T[]> =>
+    Promise.all(workers.map((worker, w) => worker.request<T>(cmd, args(w))));
+  try {
+    const t0 = now();
+    const endpoints = await all<Array<{ endpoint: string }>>('cluster-start', (w) => ({ dirs: dirsOf(w) }));
+    const bootstrap = [0, 1, 2].filter((i) => i < N).map((i) => endpoints[i % W]![Math.floor(i / W)]!.endpoint);
+    log(`cluster: ${N} peers in ${W} processes listening; joining one every ${config.joinSpacingMs} ms per process`);
+    await all('cluster-join', (w) => ({
+      dirs: dirsOf(w),
+      bootstrap,
+      timings: config.timings,
+      fanout: config.fanouts[0],
+      spacingMs: config.joinSpacingMs,
+    }));
+    // Converged: every peer sees the N-1 others alive, and no connection opened or closed for a second.
+    let minAlive = 0;
+    let connections = -1;
+    let stableSince = now();
+    let lastLog = now();
+    const deadline = now() + config.convergeTimeoutMs;
+    while (now() < deadline) {
+      const views = await all<{ minAlive: number }>('cluster-view');
+      minAlive = Math.min(...views.map((v) => v.minAlive));
+      const progress = await all<Results>('cluster-results');
+      const open = progress.reduce((sum, r) => sum + r.connections, 0);
+      if (open !== connections) stableSince = now();
+      connections = open;
+      if (minAlive >= N - 1 && now() - stableSince >= 1_000) break;
+      if (now() - lastLog >= 5_000) {
+        lastLog = now();
+        const failed = progress.reduce((sum, r) => sum + Object.values(r.failures).reduce((a, b) => a + b, 0), 0);
+        log(`  ${((now() - t0) / 1000).toFixed(0)} s: the peer seeing fewest sees ${minAlive} alive; ${open} connection ends open; ${failed} failed handshakes`);
+      }
+      await sleep(1_000);
+    }
+    const convergeSeconds = (now() - t0) / 1000;
+    const startup = await all<Results>('cluster-results');
+    const run = {
+      minAlive,
+      convergeSeconds,
+      connections,
+      handshakeFailures: sumCounts(startup.map((r) => r.failures)),
+    };
+    if (minAlive < N - 1) {
+      log(`cluster: membership did not converge in ${convergeSeconds.toFixed(0)} s (a peer sees only ${minAlive} of ${N - 1}); not measured`);
+      return { ...run, converged: false, rows: [] };
+    }
+    log(`cluster: every peer sees the ${N - 1} others after ${convergeSeconds.toFixed(1)} s`);
+
+    const out: ClusterResult[] = [];
+    let firstId = 0;
+    for (const fanout of config.fanouts) {
+      await all('cluster-fanout', () => ({ fanout }));
+      out.push(await measure(all, W, N, config, fanout, convergeSeconds, (firstId += 1_000_000)));
+    }
+    return { ...run, converged: true, rows: out };
+  } finally {
+    await Promise.all(workers.map((w) => w.shutdown(10_000)));
+  }
+}
+
+async function measure(
+  all: <T>(cmd: string, args?: (w: number) => unknown) => Promise<T[]>,
+  W: number,
+  N: number,
+  config: ClusterConfig,
+  fanout: number,
+  convergeSeconds: number,
+  firstId: number,
+): Promise<ClusterResult> {
+  {
+    // Warm-up (JIT, bursts, the first pull rounds): a second of traffic, not measured.
+    const warmup = Math.max(1, Math.round(config.rate));
+    await all('cluster-reset', () => ({ first: firstId + 500_000, count: warmup }));
+    await publishAndWait(all, W, N, config, config.rate, 1_000, firstId + 500_000);
+    await all('cluster-reset', () => ({ first: firstId, count: Math.max(1, Math.round((config.rate * config.durationMs) / 1000)) }));
+
+    const cpu = async (): Promise<number> => (await all<NodeJS.CpuUsage>('cpu')).reduce((s, c) => s + c.user + c.system, 0);
+    const idleMs = 2_000;
+    const idleStart = await cpu();
+    await sleep(idleMs);
+    const backgroundCores = (await cpu()) - idleStart;
+
+    // BENCH_PROFILE_DIR=dir: CPU profiles of every worker while publishing.
+    const profileDir = process.env.BENCH_PROFILE_DIR;
+    if (profileDir) await all('profile-start');
+    const cpuBefore = await cpu();
+    const start = now();
+    const { messages, complete, publishMs } = await publishAndWait(all, W, N, config, config.rate, config.durationMs, firstId);
+    const elapsedMs = now() - start;
+    const cpuUsed = (await cpu()) - cpuBefore;
+    if (profileDir) await all('profile-stop', (w) => ({ file: join(profileDir, `cluster-fanout${fanout}-worker${w}.cpuprofile`) }));
+    const results = await all<Results>('cluster-results');
+    const push = results.flatMap((r) => r.push);
+    const pull = results.flatMap((r) => r.pull);
+    const latencies = [...push, ...pull].sort((a, b) => a - b);
+    const delivered = latencies.length;
+    const result: ClusterResult = {
+      fanout,
+      peers: N,
+      workers: W,
+      rate: config.rate,
+      messages,
+      expected: messages * (N - 1),
+      delivered,
+      complete,
+      byPush: push.length,
+      byPull: pull.length,
+      p50: percentile(latencies, 50),
+      p90: percentile(latencies, 90),
+      p99: percentile(latencies, 99),
+      max: latencies[latencies.length - 1] ?? NaN,
+      publishedPerSec: messages / (publishMs / 1000),
+      cpuPerDeliveryUs: delivered > 0 ? cpuUsed / delivered : NaN,
+      backgroundCores: backgroundCores / 1000 / idleMs,
+      publishingCores: cpuUsed / 1000 / elapsedMs,
+      convergeSeconds,
+      connections: results.reduce((s, r) => s + r.connections, 0),
+      drops: results.reduce((s, r) => s + r.drops, 0),
+      handshakeFailures: sumCounts(results.map((r) => r.failures)),
+    };
+    log(
+      `cluster, fan-out ${fanout}: ${delivered}/${result.expected} deliveries (${((100 * push.length) / Math.max(1, delivered)).toFixed(1)}% push), ` +
+        `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms; ` +
+        `${result.cpuPerDeliveryUs.toFixed(0)} µs CPU per delivery`,
+    );
+    return result;
+  }
+}
+
+/**
+ * Publishes `rate × durationMs` messages (ids from `firstId`) from random peers at an even pace,
+ * then waits until every peer has every one of them.
+ */
+async function publishAndWait(
+  all: <T>(cmd: string, args?: (w: number) => unknown) => Promise<T[]>,
+  W: number,
+  N: number,
+  config: ClusterConfig,
+  rate: number,
+  durationMs: number,
+  firstId: number,
+): Promise<{ messages: number; complete: boolean; publishMs: number }> {
+  const messages = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const plans: Array<Array<{ id: number; peer: number; atMs: number }>> = Array.from({ length: W }, () => []);
+  for (let k = 0; k < messages; k++) {
+    const origin = Math.floor(Math.random() * N);
+    plans[origin % W]!.push({ id: firstId + k, peer: Math.floor(origin / W), atMs: (k * 1000) / rate });
+  }
+  const start = now();
+  await all('cluster-publish', (w) => ({ plan: plans[w], size: config.payloadSize }));
+  const publishMs = now() - start;
+  const outcomes = await all<{ complete: boolean; missing: number }>('cluster-expect', () => ({
+    expected: messages,
+    timeoutMs: config.settleTimeoutMs,
+  }));
+  const missing = outcomes.reduce((s, o) => s + o.missing, 0);
+  if (missing > 0) log(`cluster: ${missing} deliveries missing after ${config.settleTimeoutMs} ms`);
+  return { messages, complete: missing === 0, publishMs };
+}
+
+function sumCounts(counts: readonly Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counts) for (const [k, v] of Object.entries(c)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
