@@ -316,7 +316,7 @@ class PushChild {
   };
 
   constructor() {
-    const execArgv = ['--import', 'tsx', '--disable-warning=DEP0123'];
+    const execArgv = ['--import', 'tsx'];
     // e.g. BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the receiver.
     execArgv.push(...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter((a) => a !== ''));
     this.child = spawn(process.execPath, [...execArgv, join(BENCH_DIR, 'push-worker.ts')], {

@@ -52,7 +52,7 @@ export class Worker {
 
   constructor(name: string, options: { exposeGc?: boolean } = {}) {
     this.name = name;
-    const execArgv = ['--import', 'tsx', '--disable-warning=DEP0123'];
+    const execArgv = ['--import', 'tsx'];
     if (options.exposeGc) execArgv.push('--expose-gc');
     // e.g. BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the workers.
     execArgv.push(...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter((a) => a !== ''));
