@@ -43,4 +43,4 @@ for (const name of [...packages].sort()) {
 }
 await writeFile(join(out, 'LICENSES.txt'), sections.join('\n'));
 const size = result.metafile.outputs[join('lib', 'ui', 'assets', 'app.js')]?.bytes ?? 0;
-console.log(`built ${dirname(join(out, 'app.js')).slice(root.length + 1)}/ (app.js ${(size / 1024).toFixed(0)} kB; bundles ${[...packages].join(', ')})`);
+console.error(`built ${dirname(join(out, 'app.js')).slice(root.length + 1)}/ (app.js ${(size / 1024).toFixed(0)} kB; bundles ${[...packages].join(', ')})`);

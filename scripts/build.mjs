@@ -1,6 +1,7 @@
 // npm run build: lib/ -> dist/. tsc compiles the TypeScript; files tsc does not emit (the
 // generated protobuf code, which is JavaScript with its own .d.ts, and any static assets) are
 // copied beside the output so dist/ mirrors lib/.
+// Status lines go to stderr: npm pack runs this as prepack, and its stdout is npm pack --json's.
 import { execFileSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync, statSync, mkdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -29,4 +30,4 @@ let copied = 0;
     }
   }
 })(lib);
-process.stdout.write(`built dist/ (tsc, plus ${copied} files copied from lib/)\n`);
+process.stderr.write(`built dist/ (tsc, plus ${copied} files copied from lib/)\n`);
