@@ -16,6 +16,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { createComm, gossip, loadPeerDir, type Comm, type RemotePeer } from '../lib/index.js';
 import { encodeEnvelope, openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import { rawSend, rxSendPaced } from './pacing.js';
 import { oneWayRun, withCpu } from './scenario-throughput.js';
 import { log, now, summarize, Worker, type Summary } from './support.js';
 
@@ -105,7 +106,7 @@ export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> 
       await worker.request('mode', { mode: 'count', app: true });
       const oneWayRuns = [
         () => profiled('rx-oneway', () => withCpu(worker, oneWay.rx, oneWayCpu.rx, () => oneWayRun(worker, 'rx', () => rxSendPaced(c, peer, build, config.durationMs)))),
-        () => profiled('raw-oneway', () => withCpu(worker, oneWay.raw, oneWayCpu.raw, () => oneWayRun(worker, 'raw', () => rawSend(raw.stream, build, config.durationMs)))),
+        () => profiled('raw-oneway', () => withCpu(worker, oneWay.raw, oneWayCpu.raw, () => oneWayRun(worker, 'raw', () => rawSend(raw.stream, () => encodeEnvelope(build()), config.durationMs)))),
       ];
       for (const run of rep % 2 === 0 ? oneWayRuns : oneWayRuns.reverse()) await run();
       log(
@@ -178,55 +179,3 @@ function rawEcho(stream: RawClientStream, build: () => gossip.IGossipMessage, in
   });
 }
 
-/** send() of a message built per call, paced by queueDepth$ (as rxSendPaced in section 1). */
-function rxSendPaced(comm: Comm, peer: RemotePeer, build: () => gossip.IGossipMessage, durationMs: number): Promise<number> {
-  const HIGH = 150;
-  const LOW = 50;
-  return new Promise((resolve) => {
-    const end = now() + durationMs;
-    let sent = 0;
-    let depth = 0;
-    let waiting = false;
-    let finished = false;
-    const pump = (): void => {
-      waiting = false;
-      while (depth < HIGH) {
-        if (now() >= end) {
-          finished = true;
-          sub.unsubscribe();
-          resolve(sent);
-          return;
-        }
-        comm.send(build(), peer);
-        sent++;
-      }
-      waiting = true;
-    };
-    const sub = comm.queueDepth$(peer).subscribe((d) => {
-      depth = d;
-      if (waiting && !finished && d <= LOW) {
-        waiting = false;
-        setImmediate(pump);
-      }
-    });
-    pump();
-  });
-}
-
-function rawSend(stream: RawClientStream, build: () => gossip.IGossipMessage, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const end = now() + durationMs;
-    let sent = 0;
-    const pump = (): void => {
-      while (now() < end) {
-        sent++;
-        if (!stream.write(encodeEnvelope(build()))) {
-          stream.once('drain', pump);
-          return;
-        }
-      }
-      resolve(sent);
-    };
-    pump();
-  });
-}

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { createComm, gossip, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from '../lib/index.js';
 import { openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import { rawSend, rxSendPaced } from './pacing.js';
 import { log, now, percentile, summarize, Worker, type Summary } from './support.js';
 
 export interface ThroughputConfig {
@@ -111,10 +112,10 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
           oneWayRun(worker, 'rx', () => rxSendAsync(c, peer, signed, config.sendAsyncWindow, config.durationMs)),
         );
         await withCpu(worker, oneWay.rxPaced, oneWayCpu.rxPaced, () =>
-          oneWayRun(worker, 'rx', () => rxSendPaced(c, peer, signed, config.durationMs)),
+          oneWayRun(worker, 'rx', () => rxSendPaced(c, peer, () => signed, config.durationMs)),
         );
         await withCpu(worker, oneWay.raw, oneWayCpu.raw, () =>
-          oneWayRun(worker, 'raw', () => rawSend(raw.stream, rawBytes, config.durationMs)),
+          oneWayRun(worker, 'raw', () => rawSend(raw.stream, () => rawBytes, config.durationMs)),
         );
         log(
           `  rep ${rep + 1}/${config.reps}: echo rx ${echo.rx.at(-1)!.toFixed(0)} raw ${echo.raw.at(-1)!.toFixed(0)} rt/s; ` +
@@ -296,61 +297,3 @@ function rxSendAsync(comm: Comm, peer: RemotePeer, signed: SignedMessage, window
   });
 }
 
-/**
- * send(), paced by the connection's queue depth: sends while the outbound buffer holds fewer than
- * HIGH messages, then waits (queueDepth$) until it is down to LOW. The buffer holds 200, so nothing
- * is dropped.
- */
-function rxSendPaced(comm: Comm, peer: RemotePeer, signed: SignedMessage, durationMs: number): Promise<number> {
-  const HIGH = 150;
-  const LOW = 50;
-  return new Promise((resolve) => {
-    const end = now() + durationMs;
-    let sent = 0;
-    let depth = 0;
-    let waiting = false;
-    let finished = false;
-    const pump = (): void => {
-      waiting = false;
-      while (depth < HIGH) {
-        if (now() >= end) {
-          finished = true;
-          sub.unsubscribe();
-          resolve(sent);
-          return;
-        }
-        comm.send(signed, peer);
-        sent++;
-      }
-      waiting = true;
-    };
-    const sub = comm.queueDepth$(peer).subscribe((d) => {
-      depth = d;
-      // Resume outside the buffer's own drain loop.
-      if (waiting && !finished && d <= LOW) {
-        waiting = false;
-        setImmediate(pump);
-      }
-    });
-    pump();
-  });
-}
-
-/** write() until it returns false, then wait for 'drain'. */
-function rawSend(stream: RawClientStream, bytes: Buffer, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    const end = now() + durationMs;
-    let sent = 0;
-    const pump = (): void => {
-      while (now() < end) {
-        sent++;
-        if (!stream.write(bytes)) {
-          stream.once('drain', pump);
-          return;
-        }
-      }
-      resolve(sent);
-    };
-    pump();
-  });
-}
