@@ -19,12 +19,11 @@
  * Rates are messages per second until the receiver counted the last one. CPU is per process:
  * µs per message, and how busy each process was (CPU time / wall time; 1.0 = one full core).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { firstValueFrom, of, take, type Subscription } from 'rxjs';
 import { createComm, createPush, loadPeerDir, SignedMessage, type Comm, type Push, type RemotePeer } from '../lib/index.js';
-import { BENCH_DIR, fmtNum, fmtRatio, fmtSummary, log, markdownTable, now, percentile, ROOT_DIR, summarize, type Summary } from './support.js';
+import { BENCH_DIR, fmtNum, fmtRatio, fmtSummary, log, markdownTable, now, percentile, summarize, Worker, type Summary } from './support.js';
 
 export interface PushConfig {
   readonly reps: number;
@@ -70,7 +69,7 @@ export const PUSH_TARGETS = { unsignedVsSend: 0.8, signedVsVerify: 0.8, loneP50U
 const WARMUP_RTT = 20;
 
 export async function runPush(config: PushConfig): Promise<PushResult> {
-  const child = new PushChild();
+  const child = new Worker('push-worker', { script: join(BENCH_DIR, 'push-worker.ts') });
   let comm: Comm | undefined;
   let depthSub: Subscription | undefined;
   try {
@@ -219,7 +218,7 @@ function summarizeCpu(s: CpuSamples): CpuRow {
  * Resets the receiver's counter, runs `send` (which returns how many it sent), waits until the
  * receiver counted them all, and returns messages per second over the whole span.
  */
-async function measure(child: PushChild, cpu: CpuSamples, send: () => Promise<number>): Promise<number> {
+async function measure(child: Worker, cpu: CpuSamples, send: () => Promise<number>): Promise<number> {
   await child.request('reset');
   const childBefore = await child.request<NodeJS.CpuUsage>('cpu');
   const own = process.cpuUsage();
@@ -276,7 +275,7 @@ async function publishFor(push: Push, data: Uint8Array, durationMs: number): Pro
 /** One message in flight, answered by the receiver's push; round-trip p50/p99 in µs. */
 async function loneMessage(
   comm: Comm,
-  child: PushChild,
+  child: Worker,
   peer: RemotePeer,
   me: { endpoint: string; pkiIdHex: string },
   data: Uint8Array,
@@ -298,68 +297,6 @@ async function loneMessage(
     return { p50: percentile(times, 50), p99: percentile(times, 99) };
   } finally {
     push.stop();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The receiving process
-
-/** bench/push-worker.ts as a child process, driven by request/reply over IPC. */
-class PushChild {
-  private readonly child: ChildProcess;
-  private lastId = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private ending = false;
-  private exited = false;
-  private readonly killOnExit = (): void => {
-    if (!this.exited) this.child.kill('SIGKILL');
-  };
-
-  constructor() {
-    const execArgv = ['--import', 'tsx'];
-    // e.g. BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the receiver.
-    execArgv.push(...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter((a) => a !== ''));
-    this.child = spawn(process.execPath, [...execArgv, join(BENCH_DIR, 'push-worker.ts')], {
-      cwd: ROOT_DIR,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    process.on('exit', this.killOnExit);
-    this.child.on('message', (raw: unknown) => {
-      const reply = raw as { id: number; ok: boolean; result?: unknown; error?: string };
-      const waiter = this.pending.get(reply.id);
-      if (!waiter) return;
-      this.pending.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply.result);
-      else waiter.reject(new Error(`push-worker: ${reply.error ?? 'failed'}`));
-    });
-    this.child.on('exit', (code, signal) => {
-      this.exited = true;
-      process.removeListener('exit', this.killOnExit);
-      const error = new Error(`push-worker exited (${signal ?? `code ${code}`})`);
-      for (const waiter of this.pending.values()) waiter.reject(error);
-      this.pending.clear();
-      if (!this.ending) process.stderr.write(`bench: ${error.message} unexpectedly\n`);
-    });
-    this.child.on('error', () => undefined);
-  }
-
-  request<T>(cmd: string, args: unknown = {}): Promise<T> {
-    if (this.exited) return Promise.reject(new Error('push-worker has exited'));
-    const id = ++this.lastId;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, cmd, args });
-    });
-  }
-
-  async shutdown(graceMs = 5_000): Promise<void> {
-    this.ending = true;
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.request('exit').catch(() => undefined);
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
-    await gone;
-    clearTimeout(timer);
   }
 }
 

@@ -50,13 +50,14 @@ export class Worker {
   private ending = false;
   readonly name: string;
 
-  constructor(name: string, options: { exposeGc?: boolean } = {}) {
+  /** `script`: another worker program speaking the same request/reply protocol (bench/push-worker.ts). */
+  constructor(name: string, options: { exposeGc?: boolean; script?: string } = {}) {
     this.name = name;
     const execArgv = ['--import', 'tsx'];
     if (options.exposeGc) execArgv.push('--expose-gc');
     // e.g. BENCH_CHILD_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the workers.
     execArgv.push(...(process.env.BENCH_CHILD_ARGS ?? '').split(' ').filter((a) => a !== ''));
-    this.child = spawn(process.execPath, [...execArgv, WORKER, name], {
+    this.child = spawn(process.execPath, [...execArgv, options.script ?? WORKER, name], {
       cwd: ROOT_DIR,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
