@@ -18,12 +18,9 @@
  */
 import { of, type Subscription } from 'rxjs';
 import { createComm, createPush, loadPeerDir, type Comm, type Push, type RemotePeer } from '../lib/index.js';
+import { serveRequests, type WorkerRequestIn } from './worker-ipc.js';
 
-interface Request {
-  id: number;
-  cmd: string;
-  args: Record<string, unknown>;
-}
+type Request = WorkerRequestIn;
 
 const ECHO = Buffer.from('echo');
 let comm: Comm | undefined;
@@ -122,13 +119,4 @@ async function shutdown(): Promise<never> {
   process.exit(0);
 }
 
-process.on('message', (raw: unknown) => {
-  const req = raw as Request;
-  handle(req).then(
-    (result) => process.send?.({ id: req.id, ok: true, result }),
-    (err: unknown) =>
-      process.send?.({ id: req.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
-process.on('disconnect', () => process.exit(0));
-process.on('SIGINT', () => undefined);
+serveRequests(handle);

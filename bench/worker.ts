@@ -43,12 +43,9 @@ import {
   type ClusterTimings,
 } from './cluster-peers.js';
 import { encodeEnvelope, openRawStream, rawClientCredentials, readTlsFiles, startRawServer, type RawServerStream } from './raw-grpc.js';
+import { serveRequests, type WorkerRequestIn } from './worker-ipc.js';
 
-interface Request {
-  id: number;
-  cmd: string;
-  args: Record<string, unknown>;
-}
+type Request = WorkerRequestIn;
 
 /** echo: answer each DataMessage with itself; count: count it; both: count and answer. */
 type Mode = 'echo' | 'count' | 'both';
@@ -362,17 +359,7 @@ async function shutdown(code: number): Promise<never> {
   process.exit(code);
 }
 
-process.on('message', (raw: unknown) => {
-  const req = raw as Request;
-  handle(req).then(
-    (result) => process.send?.({ id: req.id, ok: true, result }),
-    (err: unknown) =>
-      process.send?.({ id: req.id, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
-  );
-});
-// The parent went away (crashed, killed): nobody will ever stop us, so stop now.
-process.on('disconnect', () => process.exit(0));
-process.on('SIGINT', () => undefined); // Ctrl-C reaches the whole group; the parent decides.
+serveRequests(handle);
 process.on('uncaughtException', (err) => {
   process.stderr.write(`${name}: uncaught ${err.stack ?? String(err)}\n`);
   process.exit(1);
