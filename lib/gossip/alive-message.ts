@@ -79,14 +79,15 @@ export function internalEndpointOf(secret: gossip.ISecretEnvelope | null | undef
  * identity's, and the identity is then stored in `verifier`. Without one: the signature is checked
  * against the identity stored for the PKI-ID. A secret envelope must be signed by the same
  * identity; its internal endpoint is where the member is reached (Fabric's preferred endpoint),
- * which lets an alive message with an empty endpoint through.
+ * which lets an alive message with an empty endpoint through. `known`, the secret this member's
+ * previous alive message carried, spares the secret's signature check when it is unchanged.
  *
  * Throws DecodeError when it is not a complete alive message (or has no endpoint at all),
  * UnknownIdentityError when it carries no identity and none is stored for its PKI-ID,
  * IdentityError when its identity is not trusted or is not the one of its PKI-ID, SignatureError
  * when a signature is not that identity's.
  */
-export function verifyAliveMessage(message: SignedMessage, verifier: AliveVerifier): Member {
+export function verifyAliveMessage(message: SignedMessage, verifier: AliveVerifier, known?: KnownSecret): Member {
   const msg = message.message;
   const alive = msg.content === 'aliveMsg' ? msg.aliveMsg : undefined;
   if (!alive) throw new DecodeError('not an alive message');
@@ -110,7 +111,7 @@ export function verifyAliveMessage(message: SignedMessage, verifier: AliveVerifi
     identity = stored;
     if (!identity) throw new UnknownIdentityError(Buffer.from(pkiId));
     verifier.verify(pkiId, message.signature, message.payload);
-    if (secret) verifySecret(secret, (sig, data) => verifier.verify(pkiId, sig, data));
+    if (secret && !sameSecret(secret, identity, known)) verifySecret(secret, (sig, data) => verifier.verify(pkiId, sig, data));
   }
   const externalEndpoint = alive.membership?.endpoint ?? '';
   const internalEndpoint = internalEndpointOf(secret);
@@ -127,6 +128,29 @@ export function verifyAliveMessage(message: SignedMessage, verifier: AliveVerifi
       seqNum: Long.fromValue(alive.timestamp.seqNum ?? 0).toUnsigned(),
     },
   };
+}
+
+/**
+ * A secret envelope payload already verified for a member, and the identity it was verified
+ * with: the same payload under the same identity needs no second signature check. Every alive
+ * message of a peer carries the same secret (its internal endpoint) with a fresh signature, and
+ * a copy of an older secret can only restate what was verified; a new payload is verified.
+ * (Fabric checks no secret envelope signature at all.)
+ */
+export interface KnownSecret {
+  readonly identity: Uint8Array;
+  readonly payload: Uint8Array;
+}
+
+function sameSecret(secret: gossip.ISecretEnvelope, identity: Uint8Array, known: KnownSecret | undefined): boolean {
+  if (known === undefined || !secret.payload || secret.payload.length === 0) return false;
+  return Buffer.compare(secret.payload, known.payload) === 0 && (known.identity === identity || Buffer.compare(known.identity, identity) === 0);
+}
+
+/** The secret of a verified alive message, for the next message of the same member. */
+export function knownSecretOf(message: SignedMessage, member: Member): KnownSecret | undefined {
+  const payload = message.envelope.secretEnvelope?.payload;
+  return payload && payload.length > 0 ? { identity: member.identity, payload } : undefined;
 }
 
 function verifySecret(secret: gossip.ISecretEnvelope, verify: (signature: Uint8Array, data: Uint8Array) => void): void {

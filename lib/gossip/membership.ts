@@ -25,7 +25,7 @@ import { UnknownIdentityError } from '../errors.js';
 import { mspIdOf } from '../identity/serialized-identity.js';
 import { gossip } from '../proto/messages.js';
 import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
-import { createAliveMessage, verifyAliveMessage, type AliveVerifier } from './alive-message.js';
+import { createAliveMessage, knownSecretOf, verifyAliveMessage, type AliveVerifier } from './alive-message.js';
 import { concealFor, mayDisclose } from './disclosure.js';
 import { createIdentityPull, type IdentityPull, type IdentityPullOptions } from './identity-pull.js';
 import { selectPeers } from './peer-selection.js';
@@ -289,7 +289,7 @@ class MembershipPipeline implements Membership {
 
   /** Our alive message to `propagatePeers` random alive members (Fabric gossips it, never to the dead). */
   private sendAlive(): void {
-    const alive = this.table.view().alive;
+    const alive = this.view$.value.alive;
     if (alive.length === 0) return;
     const message = this.ownAlive();
     this.lastAlive = message;
@@ -301,8 +301,9 @@ class MembershipPipeline implements Membership {
 
   /** Relays an alive message received directly, new to us, to others (not its sender, not its subject). */
   private relay(m: ReceivedMessage, member: Member): void {
+    // The view as last emitted: it changes with joins and deaths, not with every alive message.
     const targets = selectPeers(
-      this.table.view().alive,
+      this.view$.value.alive,
       this.propagatePeers,
       (t) => t.pkiId.equals(member.pkiId) || t.pkiId.equals(m.connectionInfo.pkiId) || !this.disclosable(member, t),
       this.random,
@@ -403,7 +404,8 @@ class MembershipPipeline implements Membership {
         return undefined;
       }
       this.counters.received++;
-      const member = verifyAliveMessage(message, this.verifier);
+      const known = pkiId ? this.table.get(pkiId) : undefined;
+      const member = verifyAliveMessage(message, this.verifier, known && knownSecretOf(known.message, known.member));
       return { type: 'alive', member, message };
     } catch (err: unknown) {
       if (err instanceof UnknownIdentityError) {

@@ -14,9 +14,14 @@ export function peersOf(source: PeerSource): Observable<readonly RemotePeer[]> {
 }
 
 /**
- * Picks up to `n` distinct peers at random (uniformly, partial Fisher-Yates), skipping those
- * `exclude` rejects. Returns all eligible peers, shuffled, when there are `n` or fewer.
+ * Picks up to `n` distinct peers at random (uniformly among those `exclude` accepts), skipping
+ * those `exclude` rejects. Returns all eligible peers, shuffled, when there are `n` or fewer.
  * `random` returns a number in [0, 1), like Math.random (the default).
+ *
+ * A sparse Fisher-Yates over the indices: peers are examined in a uniformly random order until
+ * `n` eligible ones are found, so picking 3 of 100 members tests a handful with `exclude`, not
+ * 100 (membership relays every new alive message this way, push every message). Each peer is
+ * tested at most once; `random` always 0 examines them in order.
  */
 export function selectPeers<P extends RemotePeer>(
   peers: readonly P[],
@@ -24,13 +29,18 @@ export function selectPeers<P extends RemotePeer>(
   exclude: (peer: P) => boolean = () => false,
   random: () => number = Math.random,
 ): P[] {
-  const pool = peers.filter((p) => !exclude(p));
-  const count = Math.max(0, Math.min(n, pool.length));
-  for (let i = 0; i < count; i++) {
-    const j = i + Math.floor(random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  const picked: P[] = [];
+  if (!(n > 0)) return picked;
+  // moved.get(k) is the index now at position k of the permutation (k itself if absent).
+  const moved = new Map<number, number>();
+  for (let next = 0; next < peers.length && picked.length < n; next++) {
+    const k = next + Math.floor(random() * (peers.length - next));
+    const index = moved.get(k) ?? k;
+    moved.set(k, moved.get(next) ?? next);
+    const peer = peers[index]!;
+    if (!exclude(peer)) picked.push(peer);
   }
-  return pool.slice(0, count);
+  return picked;
 }
 
 /** Whether two PKI-IDs are equal (false when either is missing). */

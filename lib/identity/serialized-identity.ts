@@ -49,9 +49,17 @@ export function pkiIdOf(identity: Uint8Array): Buffer {
 
 /** The MSP id of a serialized identity (its organization), or undefined when it does not parse. */
 export function mspIdOf(identity: Uint8Array): string | undefined {
+  // Membership asks this of the same stored identity bytes for every alive message it relays.
+  if (mspIds.has(identity)) return mspIds.get(identity);
+  let mspId: string | undefined;
   try {
-    return parseIdentity(identity).mspid;
+    mspId = parseIdentity(identity).mspid;
   } catch {
-    return undefined;
+    mspId = undefined;
   }
+  mspIds.set(identity, mspId);
+  return mspId;
 }
+
+/** MSP ids by identity bytes object (bytes are not expected to change under a caller's feet). */
+const mspIds = new WeakMap<Uint8Array, string | undefined>();

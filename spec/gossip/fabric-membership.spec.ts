@@ -10,7 +10,7 @@ import { before, describe, it } from 'node:test';
 import Long from 'long';
 import { of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { createAliveMessage, internalEndpointOf, verifyAliveMessage } from '../../lib/gossip/alive-message.js';
+import { createAliveMessage, internalEndpointOf, knownSecretOf, verifyAliveMessage } from '../../lib/gossip/alive-message.js';
 import { createIdentityPull, verifyIdentityMessage } from '../../lib/gossip/identity-pull.js';
 import { createMembership } from '../../lib/gossip/membership.js';
 import { MspIdentityMapper } from '../../lib/identity/identity-mapper.js';
@@ -143,6 +143,27 @@ describe('rxgossip accepts Fabric’s alive messages', () => {
     const store = mapper();
     store.put(peer0.pkiId, peer0.identity);
     assert.throws(() => verifyAliveMessage(forged, store), { name: 'SignatureError' });
+  });
+
+  it('checks a secret envelope once per member: an unchanged secret is trusted, a changed one is verified', () => {
+    const fabric = vector('alive-empty-endpoint-without-identity');
+    const store = mapper();
+    store.put(peer0.pkiId, peer0.identity);
+    const first = verifyAliveMessage(fabric, store);
+    const known = knownSecretOf(fabric, first);
+    assert.ok(known, 'the verified secret is remembered');
+    const secret = fabric.envelope.secretEnvelope!;
+    const resigned = (payload: Uint8Array) =>
+      SignedMessage.fromEnvelope({ ...fabric.envelope, secretEnvelope: { payload, signature: peer1.signer.sign(payload) } });
+    // The same internal endpoint under another signature restates what was verified.
+    assert.equal(verifyAliveMessage(resigned(secret.payload!), store, known).internalEndpoint, FABRIC);
+    // Another internal endpoint must be signed by the member, known secret or not.
+    const moved = gossip.Secret.encode({ internalEndpoint: '10.0.0.9:7051' }).finish();
+    assert.throws(() => verifyAliveMessage(resigned(moved), store, known), { name: 'SignatureError' });
+    // Known under another identity: verified again.
+    assert.throws(() => verifyAliveMessage(resigned(secret.payload!), store, { ...known, identity: peer1.identity }), {
+      name: 'SignatureError',
+    });
   });
 
   it('membership: Fabric joins from its alive messages, with and without identity, and from its MembershipRequests', () => {

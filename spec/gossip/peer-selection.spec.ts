@@ -27,6 +27,28 @@ describe('selectPeers', () => {
     assert.equal(seen.size, 6);
   });
 
+  it('is uniform among the eligible peers, however many are excluded', () => {
+    const peers = Array.from({ length: 10 }, (_, i) => peer(i));
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 5_000; i++) {
+      for (const p of selectPeers(peers, 2, (q) => q.pkiId[0]! % 2 === 0)) counts.set(p.pkiId[0]!, (counts.get(p.pkiId[0]!) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [1, 3, 5, 7, 9]);
+    // 10,000 picks over 5 peers: 2,000 each; ±15 % is more than 10 standard deviations.
+    for (const [id, count] of counts) assert.ok(count > 1_700 && count < 2_300, `peer ${id} picked ${count} times`);
+  });
+
+  it('tests only the peers it draws', () => {
+    const peers = Array.from({ length: 1_000 }, (_, i) => peer(i % 250));
+    let tested = 0;
+    const picked = selectPeers(peers, 3, () => {
+      tested++;
+      return false;
+    });
+    assert.equal(picked.length, 3);
+    assert.equal(tested, 3);
+  });
+
   it('does not modify its input', () => {
     const peers = Array.from({ length: 5 }, (_, i) => peer(i));
     const copy = [...peers];
