@@ -555,7 +555,9 @@ class CommImpl implements Comm {
         this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
         this.store.register(conn);
       },
-      (err: unknown) => this.handshakeFailed('inbound', conn.endpoint, err),
+      (err: unknown) => {
+        if (!conn.cancelled) this.handshakeFailed('inbound', conn.endpoint, err);
+      },
     );
   }
 
@@ -569,7 +571,7 @@ class CommImpl implements Comm {
     try {
       const dialed = await this.dialer.dial(peer.endpoint);
       void conn.closed.then(() => dialed.close());
-      if (conn.state === ConnectionState.Closed) throw new ConnectionClosedError('connection closed while dialing');
+      if (conn.state === ConnectionState.Closed) throw conn.error ?? new ConnectionClosedError('connection closed while dialing');
       const stream = dialed.openStream();
       const check = (first: Buffer): HandshakeOutcome => this.check(first, stream, peer.endpoint, peer.pkiId, false);
       const outcome = await conn.handshake(stream, probe ? this.ownProbe : this.ownConn, check, this.options.connTimeoutMs);
@@ -577,7 +579,7 @@ class CommImpl implements Comm {
       return outcome;
     } catch (err: unknown) {
       if (conn.state !== ConnectionState.Closed) conn.abort(err instanceof Error ? err : new Error(String(err)));
-      this.handshakeFailed('outbound', peer.endpoint, err);
+      if (!conn.cancelled) this.handshakeFailed('outbound', peer.endpoint, err);
       throw err;
     } finally {
       clearTimeout(deadline);

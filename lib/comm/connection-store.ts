@@ -207,7 +207,8 @@ export class ConnectionStore {
     const other = this.pickUsable(hex);
     if (other) {
       this.active.set(hex, other);
-    } else if (!this.stopped) {
+    } else if (!this.stopped && !conn.cancelled) {
+      // A dial we cancelled ourselves (closeConn) says nothing about the peer.
       this.deps.presumedDead(pkiId);
     }
   }
@@ -228,7 +229,9 @@ export class ConnectionStore {
       }
     }
     if (opened && !this.stopped) this.lostWrites.add(conn);
-    this.deps.dropped(conn, items, this.stopped ? 'stopped' : opened ? 'connection-closed' : 'dial-failed', cause);
+    // A dial we cancelled (closeConn) did not fail: its messages went with the connection we closed.
+    const reason = this.stopped ? 'stopped' : opened || conn.cancelled ? 'connection-closed' : 'dial-failed';
+    this.deps.dropped(conn, items, reason, cause);
   }
 
   /** Closes `old` gracefully: what it queued is written first, or (not yet open) moved on. */

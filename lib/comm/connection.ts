@@ -114,6 +114,9 @@ export class Connection {
     | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closingLocally = false;
+  private cancelledBeforeOpen = false;
+  /** Why it closed, once closed with an error. */
+  private closeError: Error | undefined;
   private remoteEnded = false;
   private endSent = false;
 
@@ -191,9 +194,11 @@ export class Connection {
   close(): Promise<ConnectionClose> {
     switch (this.currentState) {
       case ConnectionState.Dialing:
+        this.cancelledBeforeOpen = true;
         this.finish({ graceful: true, local: true });
         break;
       case ConnectionState.Handshaking:
+        this.cancelledBeforeOpen = true;
         this.abort(new ConnectionClosedError('closed during handshake'));
         break;
       case ConnectionState.Open:
@@ -211,6 +216,19 @@ export class Connection {
    * Ends the connection now: queued messages are dropped (and counted), the stream cancelled or
    * finished with the error's status.
    */
+  /**
+   * Whether this side closed it on purpose (close()) while it was still dialing or handshaking:
+   * e.g. a dial retired because the remote's dial won, or closeConn/stop. Not a failed handshake.
+   */
+  get cancelled(): boolean {
+    return this.cancelledBeforeOpen;
+  }
+
+  /** The error it closed with, if it is closed and something went wrong (e.g. a handshake timeout). */
+  get error(): Error | undefined {
+    return this.closeError;
+  }
+
   abort(error: Error): void {
     if (this.currentState === ConnectionState.Closed) return;
     this.closingLocally = true;
@@ -348,6 +366,7 @@ export class Connection {
 
   private finish(close: ConnectionClose): void {
     if (this.currentState === ConnectionState.Closed) return;
+    this.closeError = close.error;
     this.transition(ConnectionState.Closed);
     this.clearTimer();
     const waiter = this.handshakeWaiter;

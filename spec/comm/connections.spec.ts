@@ -20,6 +20,13 @@ describe('simultaneous dial', () => {
 
   it('100 times in a row: both sides converge on the lower PKI-ID\'s dial, losing nothing', async () => {
     const lowerIsA = Buffer.compare(a.getPKIid(), b.getPKIid()) < 0;
+    // Retiring the losing dial is our own decision, not a failed handshake nor a dead peer.
+    const failures: string[] = [];
+    const dead: string[] = [];
+    const watching = [a, b].map((c) => [
+      c.handshakeFailures$.subscribe((f) => failures.push(`${f.direction}: ${f.error.message}`)),
+      c.presumedDead$.subscribe((p) => dead.push(p.toString('hex'))),
+    ]);
     const PER_TRIAL = 5;
     for (let trial = 0; trial < 100; trial++) {
       const base = trial * PER_TRIAL;
@@ -47,6 +54,36 @@ describe('simultaneous dial', () => {
     }
     const dropped = (c: Comm) => Object.values(c.stats().dropped).reduce((x, y) => x + y, 0);
     assert.equal(dropped(a) + dropped(b), 0);
+    for (const sub of watching.flat()) sub.unsubscribe();
+    assert.deepEqual(failures, [], 'no handshake failures reported');
+    assert.deepEqual(dead, [], 'nobody presumed dead');
+    assert.equal(a.stats().handshakeFailures + b.stats().handshakeFailures, 0);
+  });
+});
+
+describe('closeConn while dialing', () => {
+  it('cancels the dial: no failed handshake, nobody presumed dead, the queued message dropped and counted', async () => {
+    const [a, b] = await Promise.all([startPeer('peer0'), startPeer('peer1')]);
+    try {
+      const failures: string[] = [];
+      const dead: Buffer[] = [];
+      const subs = [a.handshakeFailures$.subscribe((f) => failures.push(f.error.message)), a.presumedDead$.subscribe((p) => dead.push(p))];
+      a.send(data(1), peerOf(b));
+      await a.closeConn(peerOf(b));
+      await eventually(() => a.connections().length === 0, 5_000, 'the cancelled dial is gone');
+      // A later send dials again and gets through.
+      const got = first(b.accept((m) => isData(m) && seqOf(m) === 2));
+      a.send(data(2), peerOf(b));
+      assert.equal(seqOf(await got), 2);
+      for (const sub of subs) sub.unsubscribe();
+      assert.deepEqual(failures, []);
+      assert.deepEqual(dead, []);
+      const { 'connection-closed': closed, ...others } = a.stats().dropped;
+      assert.equal(closed, 1, 'the message queued on the cancelled dial is counted as closed with it');
+      assert.deepEqual(Object.values(others), [0, 0, 0, 0]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
   });
 });
 
