@@ -169,10 +169,17 @@ async function measure(
     await all('cluster-reset', () => ({ first: firstId, count: Math.max(1, Math.round((config.rate * config.durationMs) / 1000)) }));
 
     const cpu = async (): Promise<number> => (await all<NodeJS.CpuUsage>('cpu')).reduce((s, c) => s + c.user + c.system, 0);
+    // Cores of the idle cluster: each worker's CPU over its own clock between two readings, summed
+    // (a busy worker answers late; dividing by the lead's 2 s overstated it, up to 2.65 of 2 cores).
+    type Clocked = NodeJS.CpuUsage & { at: number };
     const idleMs = 2_000;
-    const idleStart = await cpu();
+    const idleStart = await all<Clocked>('cpu-clock');
     await sleep(idleMs);
-    const backgroundCores = (await cpu()) - idleStart;
+    const idleEnd = await all<Clocked>('cpu-clock');
+    const backgroundCores = idleEnd.reduce((sum, end, w) => {
+      const start = idleStart[w]!;
+      return sum + (end.user + end.system - start.user - start.system) / 1000 / (end.at - start.at);
+    }, 0);
 
     // BENCH_PROFILE_DIR=dir: CPU profiles of every worker while publishing.
     const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -206,7 +213,7 @@ async function measure(
       max: latencies[latencies.length - 1] ?? NaN,
       publishedPerSec: messages / (publishMs / 1000),
       cpuPerDeliveryUs: delivered > 0 ? cpuUsed / delivered : NaN,
-      backgroundCores: backgroundCores / 1000 / idleMs,
+      backgroundCores,
       publishingCores: cpuUsed / 1000 / elapsedMs,
       convergeSeconds,
       connections: results.reduce((s, r) => s + r.connections, 0),

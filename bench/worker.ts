@@ -21,6 +21,7 @@
  *   stop-comms                                stop every comm (gracefully closing their connections)
  *   mem                                       process.memoryUsage() after a full GC (if exposed)
  *   cpu                                       process.cpuUsage() (user + system µs)
+ *   cpu-clock                                 the same, with the worker's performance.now() (ms) when read
  *   profile-start                             start the V8 CPU profiler (node:inspector)
  *   profile-stop { file }                     stop it and write the .cpuprofile to `file`
  *   cluster-start|join|view|fanout|publish|expect|results|reset|stop   gossip peers (cluster-peers.ts)
@@ -303,6 +304,9 @@ async function handle(req: Request): Promise<unknown> {
       return memory();
     case 'cpu':
       return process.cpuUsage();
+    case 'cpu-clock':
+      // With the worker's own clock: a busy worker answers late, and the time it took is not idle.
+      return { ...process.cpuUsage(), at: performance.now() };
     case 'profile-start':
       profiler ??= new Session();
       profiler.connect();
