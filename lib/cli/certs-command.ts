@@ -5,6 +5,7 @@ import { UsageError } from './cli-error.js';
 import type { CliIo } from './cli-io.js';
 import { writeLine } from './cli-io.js';
 import { parseInteger, parseList } from './parse.js';
+import { COMMANDS } from './command-table.js';
 
 interface CertsFlags {
   readonly out: string;
@@ -19,7 +20,7 @@ interface CertsFlags {
 /** `rxgossip certs`: cryptogen-style material for one org (generateOrg). */
 export function certsCommand(cmd: Command, io: CliIo): Command {
   return cmd
-    .description('Generate Fabric crypto material for one org, as cryptogen does: CAs, peer directories, manifest.json')
+    .description(COMMANDS.certs.description)
     .requiredOption('--out <dir>', 'where to write (created if missing; files of the same names are overwritten)')
     .requiredOption('--peers <n>', 'number of peers (peer0 .. peer<n-1>)', parseInteger(1, 1_000))
     .option('--mspid <id>', 'MSP id of every identity', 'Org1MSP')

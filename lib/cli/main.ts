@@ -1,18 +1,13 @@
 // The rxgossip executable: runs the CLI on process.argv and exits with its status.
 // bin/rxgossip.js runs the compiled copy (dist/cli/main.js); `node --import tsx lib/cli/main.ts` runs this source.
-import * as grpc from '@grpc/grpc-js';
+import { processIo } from './cli-io.js';
 import { runCli } from './program.js';
 
 /** How long the process may linger after the command is done before it is made to exit. */
 const EXIT_GRACE_MS = 3_000;
 
-// grpc-js prints its own errors to stderr; ours already say what went wrong, in one line.
-// GRPC_VERBOSITY / GRPC_TRACE still turn its logging on for debugging.
-if (process.env.GRPC_VERBOSITY === undefined && process.env.GRPC_TRACE === undefined) {
-  grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-}
 quietOnClosedOutput();
-const status = await runCli(process.argv.slice(2));
+const status = await runCli(process.argv.slice(2), processIo(), { quietGrpc: true });
 process.exitCode = status;
 // Everything is closed by now and the process exits on its own. If some handle is still open, do
 // not hang: say what it is and exit anyway. unref'd, so it never delays a clean exit.

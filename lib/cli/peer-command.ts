@@ -16,6 +16,7 @@ import { formatHostPort, parseHostPort, parseHostPortList, parseInteger, type Ho
 import type { PeerEvent, PeerService } from './peer-service.js';
 import { DEFAULT_PEER_MODE, PEER_MODES, describeMode } from './peer-modes.js';
 import { shutdownSignal } from './shutdown-signal.js';
+import { COMMANDS } from './command-table.js';
 
 interface PeerFlags {
   readonly peerDir: string;
@@ -39,7 +40,7 @@ interface PeerFlags {
 /** `rxgossip peer`: run a peer until SIGINT/SIGTERM. */
 export function peerCommand(cmd: Command, io: CliIo): Command {
   return cmd
-    .description('Run a gossip peer: print what happens, publish each line typed on stdin; Ctrl-C (SIGINT) or SIGTERM stops it')
+    .description(COMMANDS.peer.description)
     .requiredOption('--peer-dir <dir>', 'Fabric-style peer directory (msp/, tls/, mspid.txt)')
     .requiredOption('--listen <host:port>', 'where to serve gossip (port 0 picks a free one)', (v: string) => parseHostPort(v, true))
     .option('--external-endpoint <host:port>', 'the endpoint other peers reach us at (default: the listen address)', (v: string) => parseHostPort(v))

@@ -9,6 +9,7 @@ import { explainFailure } from './explain-failure.js';
 import { formatHostPort, parseHostPort, type HostPort } from './parse.js';
 import type { TrustVerdict } from './reporting-identity-mapper.js';
 import type { LevelWithSilent } from 'pino';
+import { COMMANDS } from './command-table.js';
 
 interface ProbeFlags extends ConnectFlags {
   readonly handshake?: boolean;
@@ -34,7 +35,7 @@ export interface ProbeReport {
 /** `rxgossip probe HOST:PORT`: Ping a gossip endpoint, optionally authenticate it. */
 export function probeCommand(cmd: Command, io: CliIo): Command {
   cmd
-    .description("Ping a gossip endpoint (any Fabric peer's or rxgossip's) and print the round-trip time; with --handshake, also authenticate it and print who it is")
+    .description(COMMANDS.probe.description)
     .argument('<host:port>', "the peer's gossip endpoint", (v: string) => parseHostPort(v))
     .option('--handshake', 'also run a probe handshake and print the remote identity')
     .option('--strict', "fail unless the remote's identity validates against the peer directory's MSP")

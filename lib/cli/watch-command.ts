@@ -12,6 +12,7 @@ import { formatMessageJson, formatMessageText, type BytesEncoding } from './mess
 import { openConnection, type OpenedConnection } from './open-connection.js';
 import { formatHostPort, parseHostPort, parseInteger, parseSeconds, type HostPort } from './parse.js';
 import { shutdownSignal } from './shutdown-signal.js';
+import { COMMANDS } from './command-table.js';
 
 interface WatchFlags extends ConnectFlags {
   readonly json?: boolean;
@@ -28,7 +29,7 @@ type End = { readonly why: 'count' | 'duration' | 'signal' } | { readonly why: '
 /** `rxgossip watch HOST:PORT`: connect and print every message the remote sends. */
 export function watchCommand(cmd: Command, io: CliIo): Command {
   cmd
-    .description('Connect to a gossip endpoint and print every message it sends us, decoded (JSON lines, or one readable line each on a TTY)')
+    .description(COMMANDS.watch.description)
     .argument('<host:port>', "the peer's gossip endpoint", (v: string) => parseHostPort(v))
     .option('--json', 'JSON lines (the default when stdout is not a terminal)')
     .option('--text', 'one readable line per message (the default on a terminal)')

@@ -1,6 +1,7 @@
 // --help on every command (child processes), and how bad command lines end (in process).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
@@ -8,6 +9,8 @@ import { runCli as runInProcess } from '../../lib/cli/program.js';
 import { ROOT, killAll, runCli } from './helpers.js';
 
 after(killAll);
+
+const RECORDER = join(ROOT, 'spec/cli/import-recorder.mjs');
 
 /** Runs the CLI in this process with captured output. */
 async function inProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -41,6 +44,22 @@ describe('--help', () => {
     const r = await inProcess(['--version']);
     assert.equal(r.code, 0);
     assert.equal(r.stdout, `${version}\n`);
+  });
+
+  it('loads only what the command needs: --version and certs no gRPC stack, probe all of it', async () => {
+    const packagesLoaded = (args: string[]): string[] => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', RECORDER, join(ROOT, 'lib/cli/main.ts'), ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const names = [...r.stderr.matchAll(/^imported .*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!);
+      return [...new Set(names)].filter((n) => n !== 'tsx').sort();
+    };
+    assert.deepEqual(packagesLoaded(['--version']), ['commander']);
+    assert.deepEqual(packagesLoaded(['certs', '--help']), ['commander']);
+    const probe = packagesLoaded(['probe', '--help']);
+    for (const heavy of ['@grpc/grpc-js', 'rxjs', 'pino']) assert.ok(probe.includes(heavy), `probe loads ${heavy}: ${probe.join(', ')}`);
   });
 });
 
