@@ -16,10 +16,11 @@ import { GossipError, MessageTooLargeError, StoppedError, UnknownOriginError } f
 import type { IdentityMapper } from '../identity/identity-mapper.js';
 import { verifySignatureAsync } from '../identity/signer.js';
 import { gossip } from '../proto/messages.js';
-import { SignedMessage, type MessageSigner } from '../wire/signed-message.js';
+import { encodeDataEnvelope } from '../wire/data-envelope.js';
+import type { SignedMessage, MessageSigner } from '../wire/signed-message.js';
 import { burst } from './burst.js';
 import { toDelivery, type DataDelivery } from './data-delivery.js';
-import { payloadDigest, type DigestFn } from './data-digest.js';
+import { payloadDigest, payloadDigestOf, type DigestFn } from './data-digest.js';
 import { claimedOrigin, publicKeyOf, verifyDataMessage } from './data-origin.js';
 import { MessageStore } from './message-store.js';
 import { peersOf, samePkiId, selectPeers, type PeerSource } from './peer-selection.js';
@@ -214,6 +215,7 @@ export function createPush(comm: Comm, peers: PeerSource, options: PushOptions =
 }
 
 const NO_CHANNEL = new Uint8Array(0);
+const NO_ORIGIN = new Uint8Array(0);
 
 class PushPipeline implements Push {
   readonly store: MessageStore;
@@ -302,7 +304,7 @@ class PushPipeline implements Push {
 
   publish(data: Uint8Array, seqNum?: number | Long): string {
     const message = this.create(data, seqNum);
-    const digest = this.digestOf(message);
+    const digest = this.publishedDigest(message);
     if (digest === undefined) throw new TypeError('push: digestOf returned no digest for a published data message');
     if (this.stopped) {
       this.drop(digest, 'stopped');
@@ -320,7 +322,7 @@ class PushPipeline implements Push {
     let digest: string | undefined;
     try {
       message = this.create(data, seqNum);
-      digest = this.digestOf(message);
+      digest = this.publishedDigest(message);
     } catch (err: unknown) {
       return Promise.reject(err);
     }
@@ -372,15 +374,22 @@ class PushPipeline implements Push {
     const seq = seqNum === undefined ? this.nextSeq : Long.fromValue(seqNum).toUnsigned();
     if (seq.gte(this.nextSeq)) this.nextSeq = seq.add(1);
     const channelled = this.channel.length > 0;
-    return SignedMessage.create(
+    return encodeDataEnvelope(
       {
-        nonce: 0,
         channel: this.channel,
         tag: channelled ? gossip.GossipMessage.Tag.CHAN_AND_ORG : gossip.GossipMessage.Tag.EMPTY,
-        dataMsg: { payload: { seqNum: seq, data, ...(this.signer ? { originPkiId: this.self } : {}) } },
+        seqNum: seq,
+        data,
+        originPkiId: this.signer ? this.self : NO_ORIGIN,
       },
       this.signer,
     );
+  }
+
+  /** The digest of a message this peer publishes (a data message with a payload by construction). */
+  private publishedDigest(message: SignedMessage): string | undefined {
+    // The default digest without decoding the message just encoded.
+    return this.digestOf === payloadDigest ? payloadDigestOf(message.payload) : this.digestOf(message);
   }
 
   private isOurs(m: ReceivedMessage): boolean {
