@@ -244,6 +244,7 @@ class PushPipeline implements Push {
   private readonly verifying = new Map<string, Uint8Array>();
   private readonly offThread: boolean;
   private readonly maxPending: number;
+  /** The current peers, without this one. */
   private current: readonly RemotePeer[] = [];
   private nextSeq = Long.UONE;
   private stopped = false;
@@ -284,7 +285,12 @@ class PushPipeline implements Push {
       throw new RangeError('push: maxPendingVerifications must be a non-negative integer');
     }
 
-    this.subscription.add(peersOf(peers).subscribe((list) => (this.current = list)));
+    this.subscription.add(
+      peersOf(peers).subscribe((list) => {
+        // Never this peer itself: filtered once per list rather than once per message.
+        this.current = list.filter((p) => !(p.endpoint === comm.endpoint || samePkiId(p.pkiId, this.self)));
+      }),
+    );
     if (options.batching === 'window') {
       const outgoing = new Subject<Outgoing>();
       this.outgoing = outgoing;
@@ -415,8 +421,9 @@ class PushPipeline implements Push {
       this.reject(m, new GossipError('data message has no payload'));
       return;
     }
-    // Before any signature check: a duplicate costs no verification.
-    if (this.store.has(digest)) {
+    // Before any check: a duplicate costs no verification. (With nothing to check, adding it
+    // to the store in accept() finds duplicates, for one look-up instead of two.)
+    if ((this.mapper !== undefined || this.options.validate !== undefined) && this.store.has(digest)) {
       this.counters.duplicates++;
       return;
     }
@@ -468,17 +475,23 @@ class PushPipeline implements Push {
   /** A received message passed the originator check (if any): validate, store, deliver, forward. */
   private accept(m: ReceivedMessage, digest: string, later: boolean): void {
     if (this.stopped) return;
-    // Verified off the main thread: another copy may have got in meanwhile.
-    if (later && this.store.has(digest)) {
+    if (this.options.validate) {
+      // Verified off the main thread: another copy may have got in meanwhile (validate is not
+      // asked about a duplicate).
+      if (later && this.store.has(digest)) {
+        this.counters.duplicates++;
+        return;
+      }
+      if (!this.options.validate(m)) {
+        this.reject(m, new GossipError('refused by validate'));
+        return;
+      }
+    }
+    const signed = m.signedMessage;
+    if (!this.store.add(digest, signed)) {
       this.counters.duplicates++;
       return;
     }
-    if (this.options.validate && !this.options.validate(m)) {
-      this.reject(m, new GossipError('refused by validate'));
-      return;
-    }
-    const signed = m.signedMessage;
-    this.store.add(digest, signed);
     this.delivered.next(toDelivery(digest, signed, m.connectionInfo));
     this.route(signed, digest, m.connectionInfo.pkiId, false);
   }
@@ -525,12 +538,8 @@ class PushPipeline implements Push {
   }
 
   private targets(from: Uint8Array | undefined): RemotePeer[] {
-    return selectPeers(
-      this.current,
-      this.fanout,
-      (p) => p.endpoint === this.comm.endpoint || samePkiId(p.pkiId, this.self) || samePkiId(p.pkiId, from),
-      this.random,
-    );
+    if (from === undefined || from.length === 0) return selectPeers(this.current, this.fanout, undefined, this.random);
+    return selectPeers(this.current, this.fanout, (p) => samePkiId(p.pkiId, from), this.random);
   }
 
   private admit(message: SignedMessage, digest: string, targets: readonly RemotePeer[], lanes: readonly Lane[]): void {
