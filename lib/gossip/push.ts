@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import Long from 'long';
 import {
   Subject,
@@ -14,7 +15,8 @@ import { silentLogger, type Logger } from '../comm/logger.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
 import { GossipError, MessageTooLargeError, StoppedError, UnknownOriginError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
-import { verifySignatureAsync } from '../identity/signer.js';
+import { BatchVerifier } from '../identity/batch-verifier.js';
+import { checkSignatureForm } from '../identity/signer.js';
 import { gossip } from '../proto/messages.js';
 import { encodeDataEnvelope } from '../wire/data-envelope.js';
 import type { SignedMessage, MessageSigner } from '../wire/signed-message.js';
@@ -240,6 +242,8 @@ class PushPipeline implements Push {
   private readonly mapper: IdentityMapper | undefined;
   private readonly lanes = new Map<string, Lane>();
   private readonly laneOf = new WeakMap<RemotePeer, Lane>();
+  /** Verifies originator signatures on a worker thread; started at the first one. */
+  private verifier: BatchVerifier | undefined;
   /** Digests being verified off the main thread, with the signature being checked. */
   private readonly verifying = new Map<string, Uint8Array>();
   private readonly offThread: boolean;
@@ -370,6 +374,7 @@ class PushPipeline implements Push {
     // Completing the bursts hands what they hold to send(), which counts it as dropped.
     this.outgoing?.complete();
     this.subscription.unsubscribe();
+    this.verifier?.close();
     for (const lane of this.lanes.values()) this.wake(lane);
     this.delivered.complete();
     this.drops.complete();
@@ -435,10 +440,11 @@ class PushPipeline implements Push {
           return;
         }
         // What needs no cryptography is checked now, so that it fails at once.
-        let verified: Promise<void>;
+        let key: KeyObject;
         try {
           const { identity } = claimedOrigin(signed, this.mapper);
-          verified = verifySignatureAsync(publicKeyOf(identity), signed.payload, signed.signature);
+          key = publicKeyOf(identity);
+          checkSignatureForm(key, signed.signature);
         } catch (err: unknown) {
           this.refuse(m, err);
           return;
@@ -447,19 +453,12 @@ class PushPipeline implements Push {
         // must not shadow the genuine one.
         const signature = signed.signature;
         this.verifying.set(digest, signature);
-        const done = (): void => {
+        this.verifier ??= new BatchVerifier();
+        this.verifier.verify(key, signed.payload, signature, (err) => {
           if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
-        };
-        verified.then(
-          () => {
-            done();
-            this.accept(m, digest, true);
-          },
-          (err: unknown) => {
-            done();
-            this.refuse(m, err);
-          },
-        );
+          if (err) this.refuse(m, err);
+          else this.accept(m, digest, true);
+        });
         return;
       }
       try {

@@ -112,8 +112,12 @@ export function verifySignatureAsync(publicKey: KeyObject, data: Uint8Array, sig
   });
 }
 
-/** Fabric's checks before any ECDSA math: a supported key, a strict DER signature, R and S in range, low S. */
-function checkSignatureForm(publicKey: KeyObject, signature: Uint8Array): void {
+/**
+ * Fabric's checks before any ECDSA math: a supported key, a strict DER signature, R and S in
+ * range, low S. Throws SignatureError. (verifySignature[Async] run them first; a verifier that
+ * does the ECDSA math elsewhere, such as BatchVerifier, runs them on its caller's thread.)
+ */
+export function checkSignatureForm(publicKey: KeyObject, signature: Uint8Array): void {
   const curve = curveOf(publicKey);
   if (curve === undefined) {
     throw new SignatureError(
