@@ -69,10 +69,12 @@ export interface PushOptions {
    */
   readonly verifyOrigin?: boolean;
   /**
-   * With `verifyOrigin`: whether signatures are verified on libuv's threadpool
-   * (verifyDataMessageAsync), up to `maxPendingVerifications` at a time, beyond which the event
-   * loop verifies too (which slows reading, and so the senders). Deliveries may then come in
-   * another order than the messages arrived. Default true; false verifies in line
+   * With `verifyOrigin`: whether the ECDSA math is done on a worker thread (one per push,
+   * started at the first verification, in batches: BatchVerifier), up to
+   * `maxPendingVerifications` at a time, beyond which the event loop verifies too (which slows
+   * reading, and so the senders). Fabric's checks of the signature's form and the origin's
+   * identity stay on the event loop. Deliveries may then come in another order than the
+   * messages arrived. Default true; false verifies in line
    * (verifyDataMessage, through the mapper's own `verify`: use it for a mapper with other rules).
    */
   readonly verifyOffThread?: boolean;
