@@ -16,7 +16,7 @@ import type { ReceivedMessage } from '../comm/received-message.js';
 import { GossipError, MessageTooLargeError, StoppedError, UnknownOriginError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
 import { BatchVerifier } from '../identity/batch-verifier.js';
-import { checkSignatureForm } from '../identity/signer.js';
+import { checkSignatureForm, verifySignatureAsync } from '../identity/signer.js';
 import { gossip } from '../proto/messages.js';
 import { encodeDataEnvelope } from '../wire/data-envelope.js';
 import type { SignedMessage, MessageSigner } from '../wire/signed-message.js';
@@ -69,15 +69,17 @@ export interface PushOptions {
    */
   readonly verifyOrigin?: boolean;
   /**
-   * With `verifyOrigin`: whether the ECDSA math is done on a worker thread (one per push,
-   * started at the first verification, in batches: BatchVerifier), up to
+   * With `verifyOrigin`: whether the ECDSA math is done off the main thread, up to
    * `maxPendingVerifications` at a time, beyond which the event loop verifies too (which slows
-   * reading, and so the senders). Fabric's checks of the signature's form and the origin's
-   * identity stay on the event loop. Deliveries may then come in another order than the
-   * messages arrived. Default true; false verifies in line
+   * reading, and so the senders). `true` or `'worker'`: on a worker thread, in batches (one per
+   * push, started at the first verification: BatchVerifier, the cheapest for the event loop);
+   * `'threadpool'`: one node:crypto async verify per message on libuv's threadpool (four threads
+   * by default, a crypto job per message). Fabric's checks of the signature's form and the
+   * origin's identity stay on the event loop. Deliveries may then come in another order than
+   * the messages arrived. Default true; false verifies in line
    * (verifyDataMessage, through the mapper's own `verify`: use it for a mapper with other rules).
    */
-  readonly verifyOffThread?: boolean;
+  readonly verifyOffThread?: boolean | 'worker' | 'threadpool';
   /** Most verifications in progress off the main thread. Default 256. */
   readonly maxPendingVerifications?: number;
   /** Where originator identities are looked up. Default: the comm's identity mapper. */
@@ -248,7 +250,7 @@ class PushPipeline implements Push {
   private verifier: BatchVerifier | undefined;
   /** Digests being verified off the main thread, with the signature being checked. */
   private readonly verifying = new Map<string, Uint8Array>();
-  private readonly offThread: boolean;
+  private readonly offThread: false | 'worker' | 'threadpool';
   private readonly maxPending: number;
   /** The current peers, without this one. */
   private current: readonly RemotePeer[] = [];
@@ -285,7 +287,8 @@ class PushPipeline implements Push {
     this.self = comm.getPKIid();
     this.signer = (options.sign ?? options.signer !== undefined) ? (options.signer ?? comm.signer) : undefined;
     this.mapper = options.verifyOrigin ? (options.identityMapper ?? comm.identityMapper) : undefined;
-    this.offThread = options.verifyOffThread ?? true;
+    const offThread = options.verifyOffThread ?? true;
+    this.offThread = offThread === true ? 'worker' : offThread;
     this.maxPending = options.maxPendingVerifications ?? 256;
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) {
       throw new RangeError('push: maxPendingVerifications must be a non-negative integer');
@@ -455,12 +458,15 @@ class PushPipeline implements Push {
         // must not shadow the genuine one.
         const signature = signed.signature;
         this.verifying.set(digest, signature);
+        if (this.offThread === 'threadpool') {
+          verifySignatureAsync(key, signed.payload, signature).then(
+            () => this.verified(m, digest, signature, undefined),
+            (err: unknown) => this.verified(m, digest, signature, err ?? new Error('verification failed')),
+          );
+          return;
+        }
         this.verifier ??= new BatchVerifier();
-        this.verifier.verify(key, signed.payload, signature, (err) => {
-          if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
-          if (err) this.refuse(m, err);
-          else this.accept(m, digest, true);
-        });
+        this.verifier.verify(key, signed.payload, signature, (err) => this.verified(m, digest, signature, err));
         return;
       }
       try {
@@ -471,6 +477,13 @@ class PushPipeline implements Push {
       }
     }
     this.accept(m, digest, false);
+  }
+
+  /** The originator signature of a received message was checked off the main thread. */
+  private verified(m: ReceivedMessage, digest: string, signature: Uint8Array, err: unknown): void {
+    if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
+    if (err) this.refuse(m, err);
+    else this.accept(m, digest, true);
   }
 
   /** A received message passed the originator check (if any): validate, store, deliver, forward. */

@@ -329,8 +329,9 @@ describe('originator signatures (real identities, in-memory comm)', () => {
     assert.ok(verifyDataMessage(relayed, mapper).equals(origin.pkiId));
   });
 
-  for (const offThread of [true, false]) {
-    it(`push with verifyOrigin (${offThread ? 'off the main thread' : 'in line'}) delivers verified messages and refuses the rest, asking for unknown identities`, async () => {
+  for (const offThread of [true, 'threadpool', false] as const) {
+    const where = offThread === true ? 'on a worker thread' : offThread === 'threadpool' ? "on libuv's threadpool" : 'in line';
+    it(`push with verifyOrigin (${where}) delivers verified messages and refuses the rest, asking for unknown identities`, async () => {
       const comm = new FakeComm(receiver.pkiId, 'R:7051', () => 0);
       comm.identityMapper = mapperOf(receiver);
       comm.identityMapper.put(relay.pkiId, relay.identity);
