@@ -1,6 +1,8 @@
 // BatchVerifier: ECDSA verification on a worker thread, in batches, with real keys.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SignatureError } from '../../lib/errors.js';
 import { BatchVerifier } from '../../lib/identity/batch-verifier.js';
@@ -94,5 +96,27 @@ describe('BatchVerifier', () => {
     await sleep(100);
     assert.equal(called, 0);
     await expectNoLeaks(baseline);
+  });
+
+  it('holds the process while it has work, and not once idle (never closed)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'helpers', 'verifier-child.ts')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exit = await new Promise<number | null | 'hung'>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 20_000);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    assert.equal(exit, 0, `child exit ${exit}\n${err}`);
+    assert.equal(out.trim(), 'all verified', 'the answers came before the process exited');
   });
 });
