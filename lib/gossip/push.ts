@@ -5,6 +5,8 @@ import {
   Subscription,
   asyncScheduler,
   concatMap,
+  from,
+  of,
   type Observable,
   type OperatorFunction,
   type SchedulerLike,
@@ -332,41 +334,47 @@ class PushPipeline implements Push {
   }
 
   publishAsync(data: Uint8Array, seqNum?: number | Long): Promise<string> {
-    if (this.stopped) return Promise.reject(new StoppedError('push is stopped'));
-    let message: SignedMessage;
-    let digest: string | undefined;
     try {
-      message = this.create(data, seqNum);
-      digest = this.publishedDigest(message);
+      const published = this.publishWhenRoom(data, seqNum);
+      return typeof published === 'string' ? Promise.resolve(published) : published;
     } catch (err: unknown) {
       return Promise.reject(err);
     }
-    if (digest === undefined) {
-      return Promise.reject(new TypeError('push: digestOf returned no digest for a published data message'));
-    }
-    if (!this.store.add(digest, message)) return Promise.resolve(digest);
+  }
+
+  publishAll(): OperatorFunction<Uint8Array | PublishInit, string> {
+    return concatMap((item) => {
+      const published = item instanceof Uint8Array ? this.publishWhenRoom(item) : this.publishWhenRoom(item.data, item.seqNum);
+      // Admitted at once: go on synchronously, without a promise per message.
+      return typeof published === 'string' ? of(published) : from(published);
+    });
+  }
+
+  /**
+   * publishAsync's work: the digest when the message was admitted at once (or held already, or
+   * had nobody to go to), a promise of it when it waits for room. Throws what publishAsync rejects with.
+   */
+  private publishWhenRoom(data: Uint8Array, seqNum?: number | Long): string | Promise<string> {
+    if (this.stopped) throw new StoppedError('push is stopped');
+    const message = this.create(data, seqNum);
+    const digest = this.publishedDigest(message);
+    if (digest === undefined) throw new TypeError('push: digestOf returned no digest for a published data message');
+    if (!this.store.add(digest, message)) return digest;
     this.counters.published++;
     const targets = this.targets(undefined);
     if (targets.length === 0) {
       this.drop(digest, 'no-peers');
-      return Promise.resolve(digest);
+      return digest;
     }
     const lanes = targets.map((t) => this.lane(t));
-    const ready = digest;
     if (lanes.every((l) => l.inFlight < this.maxInFlight)) {
-      this.admit(message, ready, targets, lanes);
-      return Promise.resolve(ready);
+      this.admit(message, digest, targets, lanes);
+      return digest;
     }
     return this.room(lanes).then(() => {
-      this.admit(message, ready, targets, lanes);
-      return ready;
+      this.admit(message, digest, targets, lanes);
+      return digest;
     });
-  }
-
-  publishAll(): OperatorFunction<Uint8Array | PublishInit, string> {
-    return concatMap((item) =>
-      item instanceof Uint8Array ? this.publishAsync(item) : this.publishAsync(item.data, item.seqNum),
-    );
   }
 
   stats(): PushStats {
