@@ -7,9 +7,11 @@
  * Commands (request `{ id, cmd, args }`, reply `{ id, ok, result | error }`):
  *   init { dir }                              create the comm on 127.0.0.1:0; returns endpoint, pkiIdHex
  *   comm-count                                count every data message the comm receives (no push)
- *   push { peer, verify, batching, echo }     (re)start a push towards `peer`, counting deliveries;
- *                                             verify: check originator signatures; echo: answer each
- *                                             delivery by publishing a message back
+ *   push { peer, verify, offThread, batching, echo }
+ *                                             (re)start a push towards `peer`, counting deliveries;
+ *                                             verify: check originator signatures (offThread:
+ *                                             'threadpool' on libuv's, else on a worker thread);
+ *                                             echo: answer each delivery by publishing a message back
  *   expect { count, timeoutMs }               resolve once `count` messages were counted since reset
  *   reset                                     zero the counter
  *   stats                                     the push's stats (or undefined)
@@ -63,6 +65,7 @@ async function handle(req: Request): Promise<unknown> {
       const p = createPush(comm!, of([peer]), {
         fanout: 1,
         verifyOrigin: args.verify === true,
+        verifyOffThread: args.offThread === 'threadpool' ? 'threadpool' : true,
         batching: args.batching === 'window' ? 'window' : 'immediate',
       });
       push = p;

@@ -121,6 +121,15 @@ export interface Comm {
    */
   sendAsync(message: SignedMessage | GossipMessageInit, peer: RemotePeer): Promise<void>;
   /**
+   * sendAsync with a callback instead of a promise: queues the message for `peer`, waiting for
+   * room in the buffer instead of dropping it, and calls `settled` once, with no error (or null)
+   * when the stream took the message and with the error (ConnectionClosedError, StoppedError,
+   * MessageTooLargeError, ...) when it never will, possibly before returning. For pipelines
+   * that send many messages and only count the outcomes (push): no promise per message.
+   * Optional so that other Comm implementations need not have it (callers fall back on sendAsync).
+   */
+  sendTracked?(message: SignedMessage | GossipMessageInit, peer: RemotePeer, settled: (err?: Error | null) => void): void;
+  /**
    * Fabric 2.x SendWithAck: sends with a fresh random nonce and waits until `minAck` peers
    * acknowledged, or every peer answered or timed out after `timeoutMs`.
    */
@@ -376,6 +385,21 @@ class CommImpl implements Comm {
       return Promise.reject(err);
     }
     return this.store.get(peer).outbound.nextBlocking(bytes);
+  }
+
+  sendTracked(message: SignedMessage | GossipMessageInit, peer: RemotePeer, settled: (err?: Error | null) => void): void {
+    if (this.stopping) {
+      settled(new StoppedError());
+      return;
+    }
+    let bytes: Buffer;
+    try {
+      bytes = this.checkSize(toSigned(message));
+    } catch (err: unknown) {
+      settled(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.store.get(peer).outbound.nextTracked(bytes, settled);
   }
 
   async sendWithAck(

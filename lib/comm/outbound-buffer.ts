@@ -5,8 +5,11 @@ import type { OverflowPolicy } from './options.js';
 /** One message waiting to be written, with the callback of a caller who waits for it. */
 export interface OutboundItem {
   readonly bytes: Buffer;
-  /** Called once: without an error when the stream took the message, with one when it never will. */
-  readonly settle?: (err?: Error) => void;
+  /**
+   * Called once: without an error when the stream took the message, with one when it never will.
+   * Handed to the stream's write() as its callback, hence the `null` of a write that succeeded.
+   */
+  readonly settle?: (err?: Error | null) => void;
 }
 
 /** What nextQueued returns when the message went into the buffer at once. */
@@ -113,18 +116,25 @@ export class OutboundBuffer {
 
   /** Queues a message, waiting for room instead of dropping; resolves once the stream took it. */
   nextBlocking(bytes: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const item: OutboundItem = { bytes, settle: (err) => (err ? reject(err) : resolve()) };
-      if (this.closed) {
-        reject(new ConnectionClosedError('connection closed before the message was queued'));
-        return;
-      }
-      if (this.depth < this.capacity && this.waiters.length === 0) {
-        this.push(item);
-      } else {
-        this.waiters.push(item);
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.nextTracked(bytes, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /**
+   * nextBlocking with a callback instead of a promise: `settle` is called once, with no error
+   * (or null) when the stream took the message, with one when it never will (possibly at once,
+   * when the buffer is closed). For senders of many messages, which pay no promise per message.
+   */
+  nextTracked(bytes: Buffer, settle: (err?: Error | null) => void): void {
+    if (this.closed) {
+      settle(new ConnectionClosedError('connection closed before the message was queued'));
+      return;
+    }
+    const item: OutboundItem = { bytes, settle };
+    if (this.depth < this.capacity && this.waiters.length === 0) {
+      this.push(item);
+    } else {
+      this.waiters.push(item);
+    }
   }
 
   /**
@@ -218,8 +228,7 @@ export class OutboundBuffer {
     while (this.head < this.queue.length) {
       const item = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as OutboundItem;
-      const settle = item.settle;
-      const more = sink.write(item.bytes, settle ? (err) => settle(err ?? undefined) : undefined);
+      const more = sink.write(item.bytes, item.settle);
       this.onWritten();
       this.admitWaiter();
       if (!more) {

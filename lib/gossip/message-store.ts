@@ -14,11 +14,6 @@ export interface MessageStoreOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-interface Entry {
-  readonly message: SignedMessage;
-  readonly addedAt: number;
-}
-
 /**
  * The data messages a peer holds, keyed by digest (Fabric's message store): the seen-cache that
  * push uses to drop duplicates, and the inventory that pull advertises and serves. Shared by the
@@ -33,13 +28,16 @@ export class MessageStore {
   readonly capacity: number;
   readonly ttlMs: number;
   private readonly scheduler: SchedulerLike;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, SignedMessage>();
   /**
-   * The digests held, oldest first, from `head` on: insertion order is expiry and eviction order.
-   * Every digest in `entries` is here exactly once. Kept apart from the Map because taking the
-   * oldest entry of a Map that keeps losing its first entries walks over the holes they leave.
+   * The digests held, oldest first, from `head` on, and when each was added (`addedAt[i]` for
+   * `order[i]`): insertion order is expiry and eviction order. Every digest in `entries` is here
+   * exactly once. Kept apart from the Map because taking the oldest entry of a Map that keeps
+   * losing its first entries walks over the holes they leave; the times are kept apart too, so
+   * that checking for expiry (on every call) reads one number instead of looking up the Map.
    */
   private order: string[] = [];
+  private addedAt: number[] = [];
   private head = 0;
 
   constructor(options: MessageStoreOptions = {}) {
@@ -58,8 +56,9 @@ export class MessageStore {
     const now = this.scheduler.now();
     this.purge(now);
     if (this.entries.has(digest)) return false;
-    this.entries.set(digest, { message, addedAt: now });
+    this.entries.set(digest, message);
     this.order.push(digest);
+    this.addedAt.push(now);
     while (this.entries.size > this.capacity) this.removeOldest();
     return true;
   }
@@ -73,7 +72,7 @@ export class MessageStore {
   /** The message held under `digest`, if any. */
   get(digest: string): SignedMessage | undefined {
     this.purge(this.scheduler.now());
-    return this.entries.get(digest)?.message;
+    return this.entries.get(digest);
   }
 
   /** The digests held, oldest first. */
@@ -92,12 +91,13 @@ export class MessageStore {
   clear(): void {
     this.entries.clear();
     this.order = [];
+    this.addedAt = [];
     this.head = 0;
   }
 
   private purge(now: number): void {
     const deadline = now - this.ttlMs;
-    while (this.head < this.order.length && this.entries.get(this.order[this.head]!)!.addedAt <= deadline) this.removeOldest();
+    while (this.head < this.order.length && this.addedAt[this.head]! <= deadline) this.removeOldest();
   }
 
   private removeOldest(): void {
@@ -105,9 +105,11 @@ export class MessageStore {
     this.head++;
     if (this.head === this.order.length) {
       this.order = [];
+      this.addedAt = [];
       this.head = 0;
     } else if (this.head >= 1024 && this.head * 2 >= this.order.length) {
       this.order = this.order.slice(this.head);
+      this.addedAt = this.addedAt.slice(this.head);
       this.head = 0;
     }
   }

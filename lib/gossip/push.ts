@@ -1,9 +1,12 @@
+import type { KeyObject } from 'node:crypto';
 import Long from 'long';
 import {
   Subject,
   Subscription,
   asyncScheduler,
   concatMap,
+  from,
+  of,
   type Observable,
   type OperatorFunction,
   type SchedulerLike,
@@ -14,12 +17,14 @@ import { silentLogger, type Logger } from '../comm/logger.js';
 import type { ReceivedMessage } from '../comm/received-message.js';
 import { GossipError, MessageTooLargeError, StoppedError, UnknownOriginError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
-import { verifySignatureAsync } from '../identity/signer.js';
+import { BatchVerifier } from '../identity/batch-verifier.js';
+import { checkSignatureForm, verifySignatureAsync } from '../identity/signer.js';
 import { gossip } from '../proto/messages.js';
-import { SignedMessage, type MessageSigner } from '../wire/signed-message.js';
+import { encodeDataEnvelope } from '../wire/data-envelope.js';
+import type { SignedMessage, MessageSigner } from '../wire/signed-message.js';
 import { burst } from './burst.js';
 import { toDelivery, type DataDelivery } from './data-delivery.js';
-import { payloadDigest, type DigestFn } from './data-digest.js';
+import { payloadDigest, payloadDigestOf, type DigestFn } from './data-digest.js';
 import { claimedOrigin, publicKeyOf, verifyDataMessage } from './data-origin.js';
 import { MessageStore } from './message-store.js';
 import { peersOf, samePkiId, selectPeers, type PeerSource } from './peer-selection.js';
@@ -66,13 +71,17 @@ export interface PushOptions {
    */
   readonly verifyOrigin?: boolean;
   /**
-   * With `verifyOrigin`: whether signatures are verified on libuv's threadpool
-   * (verifyDataMessageAsync), up to `maxPendingVerifications` at a time, beyond which the event
-   * loop verifies too (which slows reading, and so the senders). Deliveries may then come in
-   * another order than the messages arrived. Default true; false verifies in line
+   * With `verifyOrigin`: whether the ECDSA math is done off the main thread, up to
+   * `maxPendingVerifications` at a time, beyond which the event loop verifies too (which slows
+   * reading, and so the senders). `true` or `'worker'`: on a worker thread, in batches (one per
+   * push, started at the first verification: BatchVerifier, the cheapest for the event loop);
+   * `'threadpool'`: one node:crypto async verify per message on libuv's threadpool (four threads
+   * by default, a crypto job per message). Fabric's checks of the signature's form and the
+   * origin's identity stay on the event loop. Deliveries may then come in another order than
+   * the messages arrived. Default true; false verifies in line
    * (verifyDataMessage, through the mapper's own `verify`: use it for a mapper with other rules).
    */
-  readonly verifyOffThread?: boolean;
+  readonly verifyOffThread?: boolean | 'worker' | 'threadpool';
   /** Most verifications in progress off the main thread. Default 256. */
   readonly maxPendingVerifications?: number;
   /** Where originator identities are looked up. Default: the comm's identity mapper. */
@@ -214,6 +223,7 @@ export function createPush(comm: Comm, peers: PeerSource, options: PushOptions =
 }
 
 const NO_CHANNEL = new Uint8Array(0);
+const NO_ORIGIN = new Uint8Array(0);
 
 class PushPipeline implements Push {
   readonly store: MessageStore;
@@ -238,10 +248,13 @@ class PushPipeline implements Push {
   private readonly mapper: IdentityMapper | undefined;
   private readonly lanes = new Map<string, Lane>();
   private readonly laneOf = new WeakMap<RemotePeer, Lane>();
+  /** Verifies originator signatures on a worker thread; started at the first one. */
+  private verifier: BatchVerifier | undefined;
   /** Digests being verified off the main thread, with the signature being checked. */
   private readonly verifying = new Map<string, Uint8Array>();
-  private readonly offThread: boolean;
+  private readonly offThread: false | 'worker' | 'threadpool';
   private readonly maxPending: number;
+  /** The current peers, without this one. */
   private current: readonly RemotePeer[] = [];
   private nextSeq = Long.UONE;
   private stopped = false;
@@ -276,13 +289,19 @@ class PushPipeline implements Push {
     this.self = comm.getPKIid();
     this.signer = (options.sign ?? options.signer !== undefined) ? (options.signer ?? comm.signer) : undefined;
     this.mapper = options.verifyOrigin ? (options.identityMapper ?? comm.identityMapper) : undefined;
-    this.offThread = options.verifyOffThread ?? true;
+    const offThread = options.verifyOffThread ?? true;
+    this.offThread = offThread === true ? 'worker' : offThread;
     this.maxPending = options.maxPendingVerifications ?? 256;
     if (!Number.isInteger(this.maxPending) || this.maxPending < 0) {
       throw new RangeError('push: maxPendingVerifications must be a non-negative integer');
     }
 
-    this.subscription.add(peersOf(peers).subscribe((list) => (this.current = list)));
+    this.subscription.add(
+      peersOf(peers).subscribe((list) => {
+        // Never this peer itself: filtered once per list rather than once per message.
+        this.current = list.filter((p) => !(p.endpoint === comm.endpoint || samePkiId(p.pkiId, this.self)));
+      }),
+    );
     if (options.batching === 'window') {
       const outgoing = new Subject<Outgoing>();
       this.outgoing = outgoing;
@@ -302,7 +321,7 @@ class PushPipeline implements Push {
 
   publish(data: Uint8Array, seqNum?: number | Long): string {
     const message = this.create(data, seqNum);
-    const digest = this.digestOf(message);
+    const digest = this.publishedDigest(message);
     if (digest === undefined) throw new TypeError('push: digestOf returned no digest for a published data message');
     if (this.stopped) {
       this.drop(digest, 'stopped');
@@ -315,41 +334,47 @@ class PushPipeline implements Push {
   }
 
   publishAsync(data: Uint8Array, seqNum?: number | Long): Promise<string> {
-    if (this.stopped) return Promise.reject(new StoppedError('push is stopped'));
-    let message: SignedMessage;
-    let digest: string | undefined;
     try {
-      message = this.create(data, seqNum);
-      digest = this.digestOf(message);
+      const published = this.publishWhenRoom(data, seqNum);
+      return typeof published === 'string' ? Promise.resolve(published) : published;
     } catch (err: unknown) {
       return Promise.reject(err);
     }
-    if (digest === undefined) {
-      return Promise.reject(new TypeError('push: digestOf returned no digest for a published data message'));
-    }
-    if (!this.store.add(digest, message)) return Promise.resolve(digest);
+  }
+
+  publishAll(): OperatorFunction<Uint8Array | PublishInit, string> {
+    return concatMap((item) => {
+      const published = item instanceof Uint8Array ? this.publishWhenRoom(item) : this.publishWhenRoom(item.data, item.seqNum);
+      // Admitted at once: go on synchronously, without a promise per message.
+      return typeof published === 'string' ? of(published) : from(published);
+    });
+  }
+
+  /**
+   * publishAsync's work: the digest when the message was admitted at once (or held already, or
+   * had nobody to go to), a promise of it when it waits for room. Throws what publishAsync rejects with.
+   */
+  private publishWhenRoom(data: Uint8Array, seqNum?: number | Long): string | Promise<string> {
+    if (this.stopped) throw new StoppedError('push is stopped');
+    const message = this.create(data, seqNum);
+    const digest = this.publishedDigest(message);
+    if (digest === undefined) throw new TypeError('push: digestOf returned no digest for a published data message');
+    if (!this.store.add(digest, message)) return digest;
     this.counters.published++;
     const targets = this.targets(undefined);
     if (targets.length === 0) {
       this.drop(digest, 'no-peers');
-      return Promise.resolve(digest);
+      return digest;
     }
     const lanes = targets.map((t) => this.lane(t));
-    const ready = digest;
     if (lanes.every((l) => l.inFlight < this.maxInFlight)) {
-      this.admit(message, ready, targets, lanes);
-      return Promise.resolve(ready);
+      this.admit(message, digest, targets, lanes);
+      return digest;
     }
     return this.room(lanes).then(() => {
-      this.admit(message, ready, targets, lanes);
-      return ready;
+      this.admit(message, digest, targets, lanes);
+      return digest;
     });
-  }
-
-  publishAll(): OperatorFunction<Uint8Array | PublishInit, string> {
-    return concatMap((item) =>
-      item instanceof Uint8Array ? this.publishAsync(item) : this.publishAsync(item.data, item.seqNum),
-    );
   }
 
   stats(): PushStats {
@@ -362,6 +387,7 @@ class PushPipeline implements Push {
     // Completing the bursts hands what they hold to send(), which counts it as dropped.
     this.outgoing?.complete();
     this.subscription.unsubscribe();
+    this.verifier?.close();
     for (const lane of this.lanes.values()) this.wake(lane);
     this.delivered.complete();
     this.drops.complete();
@@ -372,15 +398,22 @@ class PushPipeline implements Push {
     const seq = seqNum === undefined ? this.nextSeq : Long.fromValue(seqNum).toUnsigned();
     if (seq.gte(this.nextSeq)) this.nextSeq = seq.add(1);
     const channelled = this.channel.length > 0;
-    return SignedMessage.create(
+    return encodeDataEnvelope(
       {
-        nonce: 0,
         channel: this.channel,
         tag: channelled ? gossip.GossipMessage.Tag.CHAN_AND_ORG : gossip.GossipMessage.Tag.EMPTY,
-        dataMsg: { payload: { seqNum: seq, data, ...(this.signer ? { originPkiId: this.self } : {}) } },
+        seqNum: seq,
+        data,
+        originPkiId: this.signer ? this.self : NO_ORIGIN,
       },
       this.signer,
     );
+  }
+
+  /** The digest of a message this peer publishes (a data message with a payload by construction). */
+  private publishedDigest(message: SignedMessage): string | undefined {
+    // The default digest without decoding the message just encoded.
+    return this.digestOf === payloadDigest ? payloadDigestOf(message.payload) : this.digestOf(message);
   }
 
   private isOurs(m: ReceivedMessage): boolean {
@@ -406,8 +439,9 @@ class PushPipeline implements Push {
       this.reject(m, new GossipError('data message has no payload'));
       return;
     }
-    // Before any signature check: a duplicate costs no verification.
-    if (this.store.has(digest)) {
+    // Before any check: a duplicate costs no verification. (With nothing to check, adding it
+    // to the store in accept() finds duplicates, for one look-up instead of two.)
+    if ((this.mapper !== undefined || this.options.validate !== undefined) && this.store.has(digest)) {
       this.counters.duplicates++;
       return;
     }
@@ -419,10 +453,11 @@ class PushPipeline implements Push {
           return;
         }
         // What needs no cryptography is checked now, so that it fails at once.
-        let verified: Promise<void>;
+        let key: KeyObject;
         try {
           const { identity } = claimedOrigin(signed, this.mapper);
-          verified = verifySignatureAsync(publicKeyOf(identity), signed.payload, signed.signature);
+          key = publicKeyOf(identity);
+          checkSignatureForm(key, signed.signature);
         } catch (err: unknown) {
           this.refuse(m, err);
           return;
@@ -431,19 +466,15 @@ class PushPipeline implements Push {
         // must not shadow the genuine one.
         const signature = signed.signature;
         this.verifying.set(digest, signature);
-        const done = (): void => {
-          if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
-        };
-        verified.then(
-          () => {
-            done();
-            this.accept(m, digest, true);
-          },
-          (err: unknown) => {
-            done();
-            this.refuse(m, err);
-          },
-        );
+        if (this.offThread === 'threadpool') {
+          verifySignatureAsync(key, signed.payload, signature).then(
+            () => this.verified(m, digest, signature, undefined),
+            (err: unknown) => this.verified(m, digest, signature, err ?? new Error('verification failed')),
+          );
+          return;
+        }
+        this.verifier ??= new BatchVerifier();
+        this.verifier.verify(key, signed.payload, signature, (err) => this.verified(m, digest, signature, err));
         return;
       }
       try {
@@ -456,20 +487,33 @@ class PushPipeline implements Push {
     this.accept(m, digest, false);
   }
 
+  /** The originator signature of a received message was checked off the main thread. */
+  private verified(m: ReceivedMessage, digest: string, signature: Uint8Array, err: unknown): void {
+    if (this.verifying.get(digest) === signature) this.verifying.delete(digest);
+    if (err) this.refuse(m, err);
+    else this.accept(m, digest, true);
+  }
+
   /** A received message passed the originator check (if any): validate, store, deliver, forward. */
   private accept(m: ReceivedMessage, digest: string, later: boolean): void {
     if (this.stopped) return;
-    // Verified off the main thread: another copy may have got in meanwhile.
-    if (later && this.store.has(digest)) {
+    if (this.options.validate) {
+      // Verified off the main thread: another copy may have got in meanwhile (validate is not
+      // asked about a duplicate).
+      if (later && this.store.has(digest)) {
+        this.counters.duplicates++;
+        return;
+      }
+      if (!this.options.validate(m)) {
+        this.reject(m, new GossipError('refused by validate'));
+        return;
+      }
+    }
+    const signed = m.signedMessage;
+    if (!this.store.add(digest, signed)) {
       this.counters.duplicates++;
       return;
     }
-    if (this.options.validate && !this.options.validate(m)) {
-      this.reject(m, new GossipError('refused by validate'));
-      return;
-    }
-    const signed = m.signedMessage;
-    this.store.add(digest, signed);
     this.delivered.next(toDelivery(digest, signed, m.connectionInfo));
     this.route(signed, digest, m.connectionInfo.pkiId, false);
   }
@@ -516,12 +560,8 @@ class PushPipeline implements Push {
   }
 
   private targets(from: Uint8Array | undefined): RemotePeer[] {
-    return selectPeers(
-      this.current,
-      this.fanout,
-      (p) => p.endpoint === this.comm.endpoint || samePkiId(p.pkiId, this.self) || samePkiId(p.pkiId, from),
-      this.random,
-    );
+    if (from === undefined || from.length === 0) return selectPeers(this.current, this.fanout, undefined, this.random);
+    return selectPeers(this.current, this.fanout, (p) => samePkiId(p.pkiId, from), this.random);
   }
 
   private admit(message: SignedMessage, digest: string, targets: readonly RemotePeer[], lanes: readonly Lane[]): void {
@@ -541,24 +581,49 @@ class PushPipeline implements Push {
         this.drop(digest, 'stopped', peer);
         continue;
       }
-      let sent: Promise<void>;
-      try {
-        sent = this.comm.sendAsync(message, peer);
-      } catch (err: unknown) {
-        sent = Promise.reject(err); // a Comm that throws instead of rejecting: the same drop
-      }
-      sent.then(
-        () => {
-          this.counters.sent++;
-          this.settle(lane);
-        },
-        (err: unknown) => {
-          this.settle(lane);
-          const error = err instanceof Error ? err : new Error(String(err));
-          this.drop(digest, reasonOf(error), peer, error);
-        },
-      );
+      this.sendOne(message, digest, peer, lane);
     }
+  }
+
+  /**
+   * Hands one message to the comm for one peer and counts the outcome, once: sent, or dropped
+   * with the comm's reason. Through sendTracked's callback when the comm has it: a promise per
+   * (message, peer) and its reactions cost the sender more than the rest of a send. (The
+   * callbacks are anonymous on purpose: a named closure per message costs more under tsx.)
+   */
+  private sendOne(message: SignedMessage, digest: string, peer: RemotePeer, lane: Lane): void {
+    let done = false;
+    try {
+      if (this.comm.sendTracked) {
+        this.comm.sendTracked(message, peer, (err) => {
+          if (done) return;
+          done = true;
+          this.settled(digest, peer, lane, err);
+        });
+      } else {
+        this.comm.sendAsync(message, peer).then(
+          () => this.settled(digest, peer, lane, undefined),
+          (err: unknown) => this.settled(digest, peer, lane, err ?? new Error('send failed')),
+        );
+        done = true;
+      }
+    } catch (err: unknown) {
+      // A Comm that throws instead of reporting: the same drop (unless it reported first).
+      if (done) return;
+      done = true;
+      this.settled(digest, peer, lane, err ?? new Error('send failed'));
+    }
+  }
+
+  /** The comm took (`err` empty) or dropped one message for one peer. */
+  private settled(digest: string, peer: RemotePeer, lane: Lane, err: unknown): void {
+    this.settle(lane);
+    if (!err) {
+      this.counters.sent++;
+      return;
+    }
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.drop(digest, reasonOf(error), peer, error);
   }
 
   /** One message to the lane's peer was taken or dropped. */

@@ -1,4 +1,5 @@
 /** The identity layer: signing, serialized identities and PKI-IDs, MSP validation, the identity mapper, peer directories. */
+export * from './batch-verifier.js';
 export * from './identity-mapper.js';
 export * from './msp.js';
 export * from './peer-dir.js';

@@ -112,8 +112,12 @@ export function verifySignatureAsync(publicKey: KeyObject, data: Uint8Array, sig
   });
 }
 
-/** Fabric's checks before any ECDSA math: a supported key, a strict DER signature, R and S in range, low S. */
-function checkSignatureForm(publicKey: KeyObject, signature: Uint8Array): void {
+/**
+ * Fabric's checks before any ECDSA math: a supported key, a strict DER signature, R and S in
+ * range, low S. Throws SignatureError. (verifySignature[Async] run them first; a verifier that
+ * does the ECDSA math elsewhere, such as BatchVerifier, runs them on its caller's thread.)
+ */
+export function checkSignatureForm(publicKey: KeyObject, signature: Uint8Array): void {
   const curve = curveOf(publicKey);
   if (curve === undefined) {
     throw new SignatureError(
@@ -147,10 +151,13 @@ export function toLowS(der: Uint8Array, curve: EcCurve = 'P-256'): Buffer {
   const { n, half } = ORDER_BYTES[curve];
   if (compareUnsigned(s, half) <= 0) return Buffer.from(der);
   // Half of all signatures: n - S in bytes, and R re-used as it is (no BigInt on the signing path).
-  const body = (bytes: Uint8Array): Buffer =>
-    bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : Buffer.from(bytes);
-  const content = Buffer.concat([derIntegerOf(body(r)), derIntegerOf(body(subtractUnsigned(n, s)))]);
+  const content = Buffer.concat([derIntegerOf(positiveBody(r)), derIntegerOf(positiveBody(subtractUnsigned(n, s)))]);
   return Buffer.concat([Buffer.from([0x30]), derLengthBytes(content.length), content]);
+}
+
+/** The body of a DER INTEGER holding the unsigned big-endian `bytes`: a 0 first if the top bit is set. */
+function positiveBody(bytes: Uint8Array): Buffer {
+  return bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : Buffer.from(bytes);
 }
 
 /** a - b for unsigned big-endian integers with a > b, without leading zero bytes. */
@@ -188,29 +195,35 @@ export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } {
  * that made the form checks cost more than a tenth of an ECDSA verification.
  */
 function derIntegers(der: Uint8Array): { r: Uint8Array; s: Uint8Array } {
-  const bad = (why: string): SignatureError => new SignatureError(`malformed DER signature: ${why}`);
-  if (der.length === 0) throw bad('empty');
-  if (der[0] !== 0x30) throw bad('not a SEQUENCE');
+  if (der.length === 0) throw malformed('empty');
+  if (der[0] !== 0x30) throw malformed('not a SEQUENCE');
   const seq = readLength(der, 1);
-  if (seq === undefined) throw bad('invalid SEQUENCE length');
+  if (seq === undefined) throw malformed('invalid SEQUENCE length');
   if (seq.start + seq.length !== der.length) {
-    throw bad(seq.start + seq.length > der.length ? 'truncated' : 'trailing bytes after the SEQUENCE');
+    throw malformed(seq.start + seq.length > der.length ? 'truncated' : 'trailing bytes after the SEQUENCE');
   }
-  const readInt = (pos: number, name: string): { body: Uint8Array; next: number } => {
-    if (pos >= der.length || der[pos] !== 0x02) throw bad(`${name} is not an INTEGER`);
-    const len = readLength(der, pos + 1);
-    if (len === undefined || len.length === 0) throw bad(`invalid ${name} length`);
-    const end = len.start + len.length;
-    if (end > der.length) throw bad('truncated');
-    const body = der.subarray(len.start, end);
-    if (body[0]! & 0x80) throw bad(`${name} is negative`);
-    if (body.length > 1 && body[0] === 0 && (body[1]! & 0x80) === 0) throw bad(`${name} is not minimally encoded`);
-    return { body: body[0] === 0 ? body.subarray(1) : body, next: end };
-  };
-  const r = readInt(seq.start, 'R');
-  const s = readInt(r.next, 'S');
-  if (s.next !== der.length) throw bad('unexpected elements after S');
+  const r = readDerInteger(der, seq.start, 'R');
+  const s = readDerInteger(der, r.next, 'S');
+  if (s.next !== der.length) throw malformed('unexpected elements after S');
   return { r: r.body, s: s.body };
+}
+
+// derIntegers' helpers live out here: closures made on every call cost more than the parsing
+// (a signature is parsed on every message signed or verified).
+function malformed(why: string): SignatureError {
+  return new SignatureError(`malformed DER signature: ${why}`);
+}
+
+function readDerInteger(der: Uint8Array, pos: number, name: string): { body: Uint8Array; next: number } {
+  if (pos >= der.length || der[pos] !== 0x02) throw malformed(`${name} is not an INTEGER`);
+  const len = readLength(der, pos + 1);
+  if (len === undefined || len.length === 0) throw malformed(`invalid ${name} length`);
+  const end = len.start + len.length;
+  if (end > der.length) throw malformed('truncated');
+  const body = der.subarray(len.start, end);
+  if (body[0]! & 0x80) throw malformed(`${name} is negative`);
+  if (body.length > 1 && body[0] === 0 && (body[1]! & 0x80) === 0) throw malformed(`${name} is not minimally encoded`);
+  return { body: body[0] === 0 ? body.subarray(1) : body, next: end };
 }
 
 function toBigInt(bytes: Uint8Array): bigint {

@@ -53,6 +53,15 @@ export class SignedMessage {
     return new SignedMessage({ payload, signature }, decoded);
   }
 
+  /**
+   * Wraps an Envelope its caller encoded itself (encodeDataEnvelope): `bytes` must be what
+   * `{payload, signature}` encodes to (not checked). The message is decoded from `payload` when
+   * first asked for, as for a received one.
+   */
+  static fromEncoded(envelope: { payload: Uint8Array; signature: Uint8Array }, bytes: Buffer): SignedMessage {
+    return new SignedMessage(envelope, undefined, bytes);
+  }
+
   /** Wraps an envelope already built elsewhere (e.g. one carried inside a DataUpdate). */
   static fromEnvelope(envelope: gossip.IEnvelope): SignedMessage {
     return new SignedMessage(envelope);

@@ -329,8 +329,9 @@ describe('originator signatures (real identities, in-memory comm)', () => {
     assert.ok(verifyDataMessage(relayed, mapper).equals(origin.pkiId));
   });
 
-  for (const offThread of [true, false]) {
-    it(`push with verifyOrigin (${offThread ? 'off the main thread' : 'in line'}) delivers verified messages and refuses the rest, asking for unknown identities`, async () => {
+  for (const offThread of [true, 'threadpool', false] as const) {
+    const where = offThread === true ? 'on a worker thread' : offThread === 'threadpool' ? "on libuv's threadpool" : 'in line';
+    it(`push with verifyOrigin (${where}) delivers verified messages and refuses the rest, asking for unknown identities`, async () => {
       const comm = new FakeComm(receiver.pkiId, 'R:7051', () => 0);
       comm.identityMapper = mapperOf(receiver);
       comm.identityMapper.put(relay.pkiId, relay.identity);
@@ -519,5 +520,40 @@ describe('originator signatures over two hops (loopback TLS, a line of 3 peers)'
     assert.ok(verifyDataMessage(got[0]!.message, comms[2]!.identityMapper).equals(comms[0]!.getPKIid()));
     assert.equal(pushes[2]!.stats().invalid + pushes[2]!.stats().unknownOrigin, 0);
     await eventually(() => pushes[0]!.stats().sent === 1, 'the stream to take the message');
+  });
+});
+
+describe('push counts over loopback TLS when the connection closes mid-flight', () => {
+  it('every (message, peer) pair ends sent or dropped, once, and waiting publishers are released', async () => {
+    const baseline = activeResources();
+    const [s0, s1] = await Promise.all([fixturePeer(0), fixturePeer(1)]);
+    const [a, b] = await Promise.all([startComm(s0!), startComm(s1!)]);
+    const push = createPush(a, of([{ endpoint: b.endpoint, pkiId: b.getPKIid() }]), { fanout: 1, maxInFlight: 100 });
+    try {
+      await a.connect({ endpoint: b.endpoint, pkiId: b.getPKIid() });
+      const drops: string[] = [];
+      push.drops$.subscribe((d) => drops.push(d.reason));
+      const n = 1_000;
+      // Not awaited one by one: most wait for room when the receiver goes away.
+      const published: Array<Promise<string>> = [];
+      for (let i = 0; i < n; i++) {
+        published.push(push.publishAsync(Buffer.alloc(512, i % 251)));
+        if (i === 150) void b.stop();
+      }
+      const settled = await Promise.allSettled(published);
+      assert.equal(settled.filter((r) => r.status === 'rejected').length, 0, 'no publisher is left failing while push runs');
+      await eventually(() => push.stats().inFlight === 0, 'every message in flight to be settled', 15_000);
+      const stats = push.stats();
+      const dropped = Object.values(stats.dropped).reduce((x, y) => x + y, 0);
+      assert.equal(stats.published, n);
+      assert.equal(stats.sent + dropped, n, `sent ${stats.sent} + dropped ${JSON.stringify(stats.dropped)}`);
+      assert.ok(dropped > 0, 'the receiver went away before everything was sent');
+      assert.equal(drops.length, dropped, 'every drop is on drops$');
+      assert.equal(stats.dropped.overflow, 0, 'publishAsync waits instead of overflowing');
+    } finally {
+      push.stop();
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    await expectNoLeaks(baseline);
   });
 });
