@@ -14,6 +14,8 @@ import type { EcCurve } from './signer.js';
  * types, unknown critical extensions, extensions OpenSSL interprets that are not read here,
  * unusual name string types, ...). The caller then takes the OpenSSL path, which stays the
  * reference: this reader may only decline, never accept what OpenSSL would refuse.
+ *
+ * Its Buffers are views into the DER it was given.
  */
 export interface DerCertificate {
   /** The signed part (TBSCertificate), as encoded. */
@@ -198,7 +200,7 @@ function read(buf: Buffer): DerCertificate {
         case SUBJECT_KEY_ID: {
           const keyId = element(buf, value.content, value.end, TAG_OCTET_STRING);
           if (keyId.end !== value.end) decline();
-          subjectKeyId = Buffer.from(buf.subarray(keyId.content, keyId.end));
+          subjectKeyId = buf.subarray(keyId.content, keyId.end);
           break;
         }
         case AUTHORITY_KEY_ID:
@@ -215,18 +217,19 @@ function read(buf: Buffer): DerCertificate {
   }
   if (pos !== end) decline();
 
+  // Views into `der`: a certificate is read to be checked, then dropped.
   return {
-    tbs: Buffer.from(buf.subarray(tbsElement.start, tbsElement.end)),
+    tbs: buf.subarray(tbsElement.start, tbsElement.end),
     signatureHash,
-    signature: Buffer.from(signature),
-    issuer: Buffer.from(buf.subarray(issuer.start, issuer.end)),
+    signature,
+    issuer: buf.subarray(issuer.start, issuer.end),
     issuerLoose,
-    subject: Buffer.from(buf.subarray(subject.start, subject.end)),
+    subject: buf.subarray(subject.start, subject.end),
     subjectLoose,
     notBefore,
     notAfter,
     curve: curve.curve,
-    point: Buffer.from(point),
+    point,
     isCa,
     keyCertSign,
     subjectKeyId,
@@ -435,7 +438,7 @@ function authorityKeyIdentifier(buf: Buffer, value: Element): Buffer | undefined
   if (sequence.content === sequence.end) return undefined;
   const keyId = element(buf, sequence.content, sequence.end, 0x80);
   if (keyId.end !== sequence.end) decline();
-  return Buffer.from(buf.subarray(keyId.content, keyId.end));
+  return buf.subarray(keyId.content, keyId.end);
 }
 
 /** GeneralNames with rfc822Name, dNSName, URI (ASCII) and iPAddress (4 or 16 bytes) entries only. */

@@ -294,7 +294,9 @@ class ReadIdentity implements ValidatedIdentity {
     readonly notBefore: Date,
     readonly notAfter: Date,
   ) {
-    this.#der = der;
+    // Kept in an allocation of its own (decodeCertificatePem makes one): a slice of a larger
+    // buffer, such as Buffer's shared pool, would pin all of it as long as the identity is cached.
+    this.#der = der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : Buffer.from(der.buffer.slice(der.byteOffset, der.byteOffset + der.length));
     Object.freeze(this);
   }
 
