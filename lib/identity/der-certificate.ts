@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { EcCurve } from './signer.js';
 
 /**
@@ -24,12 +25,10 @@ export interface DerCertificate {
   readonly signatureHash: 'sha256' | 'sha384' | 'sha512';
   /** The DER ECDSA signature over `tbs`. */
   readonly signature: Buffer;
-  /** DER of the issuer Name, and a loose form of it (see `looseName`). */
+  /** DER of the issuer Name (checked as `looseName` reads names). */
   readonly issuer: Buffer;
-  readonly issuerLoose: string;
-  /** DER of the subject Name, and a loose form of it. */
+  /** DER of the subject Name. */
   readonly subject: Buffer;
-  readonly subjectLoose: string;
   /** Validity, ms since the epoch (seconds precision, as OpenSSL prints it). */
   readonly notBefore: number;
   readonly notAfter: number;
@@ -136,7 +135,7 @@ function read(buf: Buffer): DerCertificate {
   if (signatureHash === undefined) decline();
 
   const issuer = element(buf, algorithm.end, end, TAG_SEQUENCE);
-  const issuerLoose = looseName(buf, issuer);
+  checkName(buf, issuer);
   const validity = element(buf, issuer.end, end, TAG_SEQUENCE);
   const notBeforeElement = element(buf, validity.content, validity.end);
   const notAfterElement = element(buf, notBeforeElement.end, validity.end);
@@ -144,7 +143,7 @@ function read(buf: Buffer): DerCertificate {
   const notBefore = time(buf, notBeforeElement);
   const notAfter = time(buf, notAfterElement);
   const subject = element(buf, validity.end, end, TAG_SEQUENCE);
-  const subjectLoose = looseName(buf, subject);
+  checkName(buf, subject);
 
   const spki = element(buf, subject.end, end, TAG_SEQUENCE);
   const keyAlgorithm = element(buf, spki.content, spki.end, TAG_SEQUENCE);
@@ -223,9 +222,7 @@ function read(buf: Buffer): DerCertificate {
     signatureHash,
     signature,
     issuer: buf.subarray(issuer.start, issuer.end),
-    issuerLoose,
     subject: buf.subarray(subject.start, subject.end),
-    subjectLoose,
     notBefore,
     notAfter,
     curve: curve.curve,
@@ -295,88 +292,96 @@ function oidHex(buf: Buffer, e: Element): string {
   return buf.toString('hex', e.content, e.end);
 }
 
-const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
-const ASCII = /^[\x00-\x7f]*$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * A Name (SEQUENCE OF SET OF AttributeTypeAndValue) read strictly, as a loose string: each
- * attribute's type and value, trimmed, inner whitespace collapsed, ASCII lower-cased (OpenSSL's
- * canonical comparison). Names equal for OpenSSL have equal loose forms; the caller compares
- * DER bytes and treats equal loose forms of different bytes as a case for OpenSSL.
- * Only PrintableString, UTF8String and IA5String values are read.
+ * A Name (SEQUENCE OF SET OF AttributeTypeAndValue) read strictly: PrintableString, UTF8String
+ * and IA5String values only, with valid contents. Calls `visit` with each attribute's type (OID
+ * hex) and value text, `rdn` marking the first attribute of each RDN.
  */
-function looseName(buf: Buffer, name: Element): string {
-  const parts: string[] = [];
+function readName(buf: Buffer, name: Element, visit?: (type: string, text: string, rdn: boolean) => void): void {
   for (let at = name.content; at < name.end; ) {
     const rdn = element(buf, at, name.end, TAG_SET);
     at = rdn.end;
     if (rdn.content === rdn.end) decline();
-    const values: string[] = [];
     for (let inner = rdn.content; inner < rdn.end; ) {
       const attribute = element(buf, inner, rdn.end, TAG_SEQUENCE);
-      inner = attribute.end;
       const type = element(buf, attribute.content, attribute.end, TAG_OID);
       const value = element(buf, type.end, attribute.end);
       if (value.end !== attribute.end) decline();
-      values.push(`${oidHex(buf, type)}=${looseString(buf, value)}`);
+      const typeHex = oidHex(buf, type);
+      checkString(buf, value);
+      visit?.(typeHex, buf.toString(value.tag === TAG_UTF8_STRING ? 'utf8' : 'latin1', value.content, value.end), inner === rdn.content);
+      inner = attribute.end;
     }
-    parts.push(values.join('+'));
   }
-  return parts.join(',');
 }
 
-function looseString(buf: Buffer, e: Element): string {
-  let text: string;
+function checkName(buf: Buffer, name: Element): void {
+  readName(buf, name);
+}
+
+/** PrintableString, IA5String (ASCII) or UTF8String (valid UTF-8) contents. */
+function checkString(buf: Buffer, e: Element): void {
   switch (e.tag) {
     case TAG_PRINTABLE_STRING:
-      text = buf.toString('latin1', e.content, e.end);
-      if (!PRINTABLE.test(text)) decline();
+      for (let i = e.content; i < e.end; i++) if (!PRINTABLE[buf[i]!]) decline();
       break;
     case TAG_IA5_STRING:
-      text = buf.toString('latin1', e.content, e.end);
-      if (!ASCII.test(text)) decline();
+      for (let i = e.content; i < e.end; i++) if (buf[i]! >= 0x80) decline();
       break;
     case TAG_UTF8_STRING:
-      try {
-        text = utf8.decode(buf.subarray(e.content, e.end));
-      } catch {
-        decline();
-      }
+      if (!isUtf8(buf.subarray(e.content, e.end))) decline();
       break;
     default:
       decline();
   }
-  return text
-    .trim()
-    .replace(/\s+/g, ' ')
-    .replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/** Bytes allowed in a PrintableString: A-Z a-z 0-9 space ' ( ) + , - . / : = ? */
+const PRINTABLE: readonly boolean[] = Array.from({ length: 256 }, (_, c) => /[A-Za-z0-9 '()+,\-./:=?]/.test(String.fromCharCode(c)));
+
+/**
+ * A loose form of a Name that `readDerCertificate` accepted (its `issuer` or `subject`): each
+ * attribute's type and value, trimmed, inner whitespace collapsed, ASCII lower-cased, as
+ * OpenSSL's canonical comparison treats them. Names OpenSSL finds equal have equal loose forms,
+ * so names of different bytes with equal loose forms are a case for OpenSSL. Throws for a name
+ * the reader would have declined.
+ */
+export function looseName(name: Buffer): string {
+  const parts: string[] = [];
+  readName(name, element(name, 0, name.length, TAG_SEQUENCE), (type, text, rdn) => {
+    const loose = `${type}=${text.trim().replace(/\s+/g, ' ').replace(/[A-Z]/g, (c) => c.toLowerCase())}`;
+    parts.push(rdn ? `,${loose}` : `+${loose}`);
+  });
+  return parts.join('');
 }
 
 /** UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), as ms since the epoch. */
 function time(buf: Buffer, e: Element): number {
-  const text = buf.toString('latin1', e.content, e.end);
-  let match: RegExpExecArray | null;
+  const length = e.end - e.content;
   let year: number;
-  if (e.tag === TAG_UTC_TIME) {
-    match = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-    if (match === null) decline();
-    const yy = Number(match[1]);
+  let at = e.content;
+  if (e.tag === TAG_UTC_TIME && length === 13) {
+    const yy = digits(buf, at, 2);
     year = yy < 50 ? 2000 + yy : 1900 + yy;
-  } else if (e.tag === TAG_GENERALIZED_TIME) {
-    match = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-    if (match === null) decline();
-    year = Number(match[1]);
+    at += 2;
+  } else if (e.tag === TAG_GENERALIZED_TIME && length === 15) {
+    year = digits(buf, at, 4);
+    at += 4;
   } else {
     decline();
   }
-  const [month, day, hour, minute, second] = [2, 3, 4, 5, 6].map((i) => Number(match[i]));
-  const ms = Date.UTC(year, month! - 1, day, hour, minute, second);
+  if (buf[e.end - 1] !== 0x5a /* Z */) decline();
+  const month = digits(buf, at, 2);
+  const day = digits(buf, at + 2, 2);
+  const hour = digits(buf, at + 4, 2);
+  const minute = digits(buf, at + 6, 2);
+  const second = digits(buf, at + 8, 2);
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
   const date = new Date(ms);
   // Out-of-range fields (month 13, February 30, hour 24, second 60) do not survive the round trip.
   if (
     date.getUTCFullYear() !== year ||
-    date.getUTCMonth() !== month! - 1 ||
+    date.getUTCMonth() !== month - 1 ||
     date.getUTCDate() !== day ||
     date.getUTCHours() !== hour ||
     date.getUTCMinutes() !== minute ||
@@ -385,6 +390,17 @@ function time(buf: Buffer, e: Element): number {
     decline();
   }
   return ms;
+}
+
+/** `count` ASCII digits at `at`, as a number. */
+function digits(buf: Buffer, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = buf[i]! - 0x30;
+    if (d < 0 || d > 9) decline();
+    value = value * 10 + d;
+  }
+  return value;
 }
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }. */
@@ -452,7 +468,7 @@ function subjectAltName(buf: Buffer, value: Element): void {
       case 0x81:
       case 0x82:
       case 0x86:
-        if (!ASCII.test(buf.toString('latin1', name.content, name.end))) decline();
+        for (let i = name.content; i < name.end; i++) if (buf[i]! >= 0x80) decline();
         break;
       case 0x87:
         if (name.end - name.content !== 4 && name.end - name.content !== 16) decline();

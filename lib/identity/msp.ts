@@ -1,8 +1,8 @@
 import { KeyObject, X509Certificate, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from '../errors.js';
-import { readDerCertificate, type DerCertificate } from './der-certificate.js';
+import { looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
 import { decodeCertificateBundle, decodeCertificatePem } from './pem.js';
-import { parseIdentity, pkiIdOf } from './serialized-identity.js';
+import { parseIdentity, pkiIdOfParsed, type ParsedIdentity } from './serialized-identity.js';
 import { curveOf } from './signer.js';
 
 /** The trust anchors of one MSP (organisation): its root CAs and, optionally, intermediate CAs. */
@@ -51,6 +51,8 @@ interface Msp {
 /** A CA of an MSP, read once: what a leaf it issued is checked against. */
 interface Issuer {
   readonly read: DerCertificate;
+  /** The loose form of its subject (see looseName). */
+  readonly subjectLoose: string;
   readonly publicKey: KeyObject;
   /** Every chain from this CA (included) to a root, as findChains lists them. */
   readonly chains: readonly (readonly X509Certificate[])[];
@@ -140,7 +142,8 @@ export class MspManager {
   }
 
   #validate(identity: Uint8Array, now: Date): ValidatedIdentity {
-    const { mspid, idBytes } = parseIdentity(identity);
+    const parsed = parseIdentity(identity);
+    const { mspid, idBytes } = parsed;
     const msp = this.#msps.get(mspid);
     if (msp === undefined) {
       throw new IdentityError(`MSP "${mspid}" is unknown (trusted MSPs: ${this.mspids.join(', ') || 'none'})`);
@@ -151,7 +154,7 @@ export class MspManager {
     } catch (err) {
       throw new IdentityError(`identity of MSP "${mspid}" is invalid: ${messageOf(err)}`, { cause: err });
     }
-    const read = validateRead(msp, mspid, der, identity, now);
+    const read = validateRead(msp, parsed, der, now);
     if (read !== undefined) return read;
     // OpenSSL's view: the reference, and what names the reason of a refusal.
     let cert: X509Certificate;
@@ -198,7 +201,7 @@ export class MspManager {
         mspid,
         certificate: cert,
         publicKey,
-        pkiId: pkiIdOf(identity),
+        pkiId: pkiIdOfParsed(parsed),
         subject,
         notBefore: new Date(Math.max(...all.map((c) => validity(c).notBefore.getTime()))),
         notAfter: new Date(Math.min(...all.map((c) => validity(c).notAfter.getTime()))),
@@ -216,19 +219,21 @@ export class MspManager {
  * Returns undefined whenever it cannot decide that the identity is valid: #validate then asks
  * OpenSSL, which also names the reason of a refusal. So this path only ever accepts.
  */
-function validateRead(msp: Msp, mspid: string, der: Buffer, identity: Uint8Array, now: Date): ValidatedIdentity | undefined {
+function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date): ValidatedIdentity | undefined {
   const issuers = msp.issuers;
   if (issuers === undefined) return undefined;
   const leaf = readDerCertificate(der);
   const time = now.getTime();
   if (leaf === undefined || leaf.isCa || time < leaf.notBefore || time > leaf.notAfter) return undefined;
   const chains: (readonly X509Certificate[])[] = [];
+  let issuerLoose: string | undefined;
   for (const issuer of issuers) {
     if (chains.length >= MAX_CHAINS) break;
     const ca = issuer.read;
     if (!leaf.issuer.equals(ca.subject)) {
       // OpenSSL compares names in a canonical form: let it judge names that only look alike.
-      if (leaf.issuerLoose === ca.subjectLoose) return undefined;
+      issuerLoose ??= looseName(leaf.issuer);
+      if (issuerLoose === issuer.subjectLoose) return undefined;
       continue;
     }
     if (ca.keyCertSign === false) continue;
@@ -255,10 +260,10 @@ function validateRead(msp: Msp, mspid: string, der: Buffer, identity: Uint8Array
       return undefined;
     }
     return new ReadIdentity(
-      mspid,
+      identity.mspid,
       der,
       publicKey,
-      pkiIdOf(identity),
+      pkiIdOfParsed(identity),
       new Date(Math.max(leaf.notBefore, ...windows.map((w) => w.notBefore.getTime()))),
       new Date(Math.min(leaf.notAfter, ...windows.map((w) => w.notAfter.getTime()))),
     );
@@ -321,7 +326,7 @@ function readIssuers(msp: Omit<Msp, 'issuers'>): Issuer[] | undefined {
   ]) {
     const read = readDerCertificate(ca.raw);
     if (read === undefined || !read.isCa) return undefined;
-    issuers.push({ read, publicKey: ca.publicKey, chains });
+    issuers.push({ read, subjectLoose: looseName(read.subject), publicKey: ca.publicKey, chains });
   }
   return issuers;
 }
