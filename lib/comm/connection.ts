@@ -5,7 +5,7 @@ import { ConnectionClosedError, GossipError, HandshakeError } from '../errors.js
 import { SignedMessage } from '../wire/signed-message.js';
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
 import type { ConnectionInfo } from './connection-info.js';
-import { FrameSink } from './frame-sink.js';
+import { FrameSink, writeFirstFramed } from './frame-sink.js';
 import { OutboundBuffer, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import type { OverflowPolicy } from './options.js';
 import type { ReceivedMessage } from './received-message.js';
@@ -179,7 +179,8 @@ export class Connection {
         this.abort(new HandshakeError('timeout', `timed out waiting for the remote's handshake after ${timeoutMs} ms`));
       }, timeoutMs);
       this.timer.unref();
-      stream.write(ownConnEstablish);
+      if (isClientStream(stream)) stream.write(ownConnEstablish);
+      else writeFirstFramed(stream, ownConnEstablish);
     });
   }
 
