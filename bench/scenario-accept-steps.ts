@@ -3,10 +3,13 @@
  * the gossip-level work a server adds to each accepted connection on top of TLS and gRPC. Every
  * identity is a distinct generated one, checked first by a fresh identity mapper (a peer never
  * seen, as in section 3) and then again (a peer reconnecting: the MSP cache of validated
- * identities answers).
+ * identities answers). MSP validation reads the certificate from its DER (lib/identity/
+ * der-certificate.ts); OpenSSL's parse, shown for reference, is used only when that reader
+ * declines.
  */
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPublicKey, verify } from 'node:crypto';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from '../lib/comm/handshake.js';
+import { readDerCertificate, type DerCertificate } from '../lib/identity/der-certificate.js';
 import { MspIdentityMapper } from '../lib/identity/identity-mapper.js';
 import { MspManager } from '../lib/identity/msp.js';
 import { pkiIdOf } from '../lib/identity/serialized-identity.js';
@@ -51,15 +54,33 @@ export async function runAcceptSteps(config: { serverDir: string; dialerDirs: re
   steps.push({ step: '  MSP validation, never seen', micros: time((i) => void msp.validate(dialers[i]!.identity)) });
   steps.push({ step: '  MSP validation, cached', micros: time((i) => void msp.validate(dialers[i]!.identity)) });
   const certs = dialers.map((d) => new X509Certificate(d.certPem));
-  steps.push({ step: '    of which: parse the X.509 certificate', micros: time((i) => void new X509Certificate(dialers[i]!.certPem)) });
+  const ders = certs.map((c) => c.raw);
+  steps.push({ step: '    of which: read the certificate from its DER', micros: time((i) => void readDerCertificate(ders[i]!)) });
+  const read = ders.map((der) => readDerCertificate(der)!);
+  steps.push({ step: '    of which: import its public key (JWK)', micros: time((i) => void createPublicKey({ key: jwkOf(read[i]!), format: 'jwk' })) });
   const root = new X509Certificate(Buffer.isBuffer(server.msp.rootCerts[0]) ? server.msp.rootCerts[0] : String(server.msp.rootCerts[0]));
   const rootKey = root.publicKey;
-  steps.push({ step: '    of which: verify its CA signature', micros: time((i) => void certs[i]!.verify(rootKey)) });
-  const keys = certs.map((c) => c.publicKey);
+  steps.push({
+    step: '    of which: verify its CA signature',
+    micros: time((i) => void verify(read[i]!.signatureHash, read[i]!.tbs, { key: rootKey, dsaEncoding: 'der' }, read[i]!.signature)),
+  });
+  steps.push({ step: '  (OpenSSL X.509 parse, used only when in doubt)', micros: time((i) => void new X509Certificate(dialers[i]!.certPem)) });
+  // Keys as the MSP makes them (their first verify also converts them for OpenSSL's provider).
+  const keys = read.map((r) => createPublicKey({ key: jwkOf(r), format: 'jwk' }));
   steps.push({
     step: '  verify the ConnEstablish signature (ECDSA P-256)',
     micros: time((i) => verifySignature(keys[i]!, decoded[i]!.payload, decoded[i]!.signature)),
   });
   steps.push({ step: '  hash the TLS certificate (SHA-256)', micros: time((i) => void certificateHash(tlsDers[i]!)) });
   return steps;
+}
+
+function jwkOf(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
+  const size = (cert.point.length - 1) / 2;
+  return {
+    kty: 'EC',
+    crv: cert.curve,
+    x: cert.point.subarray(1, 1 + size).toString('base64url'),
+    y: cert.point.subarray(1 + size).toString('base64url'),
+  };
 }

@@ -46,6 +46,8 @@ export class ConnectionStore {
   /** Opened connections that closed with messages they could not write (a failed send). */
   private readonly lostWrites = new WeakSet<Connection>();
   private liveCount = 0;
+  /** Connections in `byPeer`, kept as they are added and removed (summing the sets is O(peers)). */
+  private registeredCount = 0;
   private stopped = false;
 
   constructor(private readonly deps: ConnectionStoreDeps) {}
@@ -103,7 +105,10 @@ export class ConnectionStore {
     const hex = hexOf(info.pkiId);
     let peers = this.byPeer.get(hex);
     if (!peers) this.byPeer.set(hex, (peers = new Set()));
-    peers.add(conn);
+    if (!peers.has(conn)) {
+      peers.add(conn);
+      this.registeredCount++;
+    }
     this.countChanged();
 
     const existing = this.active.get(hex);
@@ -167,6 +172,7 @@ export class ConnectionStore {
     for (const conn of conns) conn.abort(new Error('comm stopped'));
     this.active.clear();
     this.byPeer.clear();
+    this.registeredCount = 0;
     this.dialingByEndpoint.clear();
   }
 
@@ -246,6 +252,7 @@ export class ConnectionStore {
     const hex = hexOf(info.pkiId);
     const peers = this.byPeer.get(hex);
     if (peers?.delete(conn)) {
+      this.registeredCount--;
       if (peers.size === 0) this.byPeer.delete(hex);
       this.countChanged();
     }
@@ -274,8 +281,7 @@ export class ConnectionStore {
   }
 
   private countChanged(): void {
-    let count = 0;
-    for (const set of this.byPeer.values()) count += set.size;
+    const count = this.registeredCount;
     if (count !== this.liveCount) {
       this.liveCount = count;
       this.deps.connectionsChanged(count);

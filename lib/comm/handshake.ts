@@ -97,7 +97,7 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
   if (message.content !== 'conn' || !conn) {
     throw new HandshakeError('not-conn', `wrong type of handshake message: expected conn, got ${message.content ?? 'none'}`);
   }
-  const pkiId = ownCopy(conn.pkiId ?? new Uint8Array(0));
+  const pkiId = asBuffer(conn.pkiId ?? new Uint8Array(0));
   if (pkiId.length === 0) {
     throw new HandshakeError('empty-pki-id', 'no PKI-ID in handshake message');
   }
@@ -133,25 +133,44 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
       `remote is ${pkiId.toString('hex')}, expected ${Buffer.from(ctx.expectedPkiId).toString('hex')}`,
     );
   }
-  // Kept for the connection's life: copies of their own, so as not to pin the received chunk.
-  return {
-    pkiId,
-    identity: ownCopy(identity),
-    probe: conn.probe === true,
-    signedData: ownCopy(envelope.payload),
-    signature: ownCopy(signature),
-  };
+  return keptCopy(pkiId, identity, envelope.payload, signature, conn.probe === true);
 }
 
 /**
- * A copy in an allocation of its own. Decoded fields are views into the buffer received, and
- * Buffer.from of a small array takes a slice of a shared 8 KiB pool: either way, bytes kept as
- * long as a connection lives would hold on to far more memory than their size.
+ * What the connection keeps for its life, in one allocation of its own: the signed payload, the
+ * signature and the PKI-ID copied once, the identity a view into the payload copy (it is one of
+ * the payload's fields). Of its own because decoded fields are views into the buffer received,
+ * and Buffer.from of a small array takes a slice of a shared 8 KiB pool: either way, bytes kept
+ * as long as a connection lives would hold on to far more memory than their size. One instead
+ * of four because each allocation costs more than the bytes (an ArrayBuffer and its Buffer).
  */
+function keptCopy(pkiId: Buffer, identity: Uint8Array, payload: Uint8Array, signature: Uint8Array, probe: boolean): AuthenticatedRemote {
+  const block = Buffer.allocUnsafeSlow(payload.length + signature.length + pkiId.length);
+  block.set(payload, 0);
+  block.set(signature, payload.length);
+  block.set(pkiId, payload.length + signature.length);
+  const signedData = block.subarray(0, payload.length);
+  const at = identity.byteOffset - payload.byteOffset;
+  const inside = identity.buffer === payload.buffer && at >= 0 && at + identity.length <= payload.length;
+  return {
+    pkiId: block.subarray(payload.length + signature.length),
+    identity: inside ? signedData.subarray(at, at + identity.length) : ownCopy(identity),
+    probe,
+    signedData,
+    signature: block.subarray(payload.length, payload.length + signature.length),
+  };
+}
+
+/** A copy in an allocation of its own (see keptCopy). */
 function ownCopy(bytes: Uint8Array): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length);
   copy.set(bytes);
   return copy;
+}
+
+/** The same bytes as a Buffer, without copying. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {

@@ -1,7 +1,8 @@
-import { KeyObject, X509Certificate, createHash } from 'node:crypto';
+import { KeyObject, X509Certificate, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from '../errors.js';
+import { looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
 import { decodeCertificateBundle, decodeCertificatePem } from './pem.js';
-import { parseIdentity, pkiIdOf } from './serialized-identity.js';
+import { parseIdentity, pkiIdOfParsed, type ParsedIdentity } from './serialized-identity.js';
 import { curveOf } from './signer.js';
 
 /** The trust anchors of one MSP (organisation): its root CAs and, optionally, intermediate CAs. */
@@ -40,6 +41,21 @@ interface Msp {
   readonly mspid: string;
   readonly roots: readonly X509Certificate[];
   readonly intermediates: readonly X509Certificate[];
+  /**
+   * The roots then the intermediates, as read without OpenSSL, for identities validated the
+   * same way (see #validateRead); undefined when one of them is beyond that reader.
+   */
+  readonly issuers: readonly Issuer[] | undefined;
+}
+
+/** A CA of an MSP, read once: what a leaf it issued is checked against. */
+interface Issuer {
+  readonly read: DerCertificate;
+  /** The loose form of its subject (see looseName). */
+  readonly subjectLoose: string;
+  readonly publicKey: KeyObject;
+  /** Every chain from this CA (included) to a root, as findChains lists them. */
+  readonly chains: readonly (readonly X509Certificate[])[];
 }
 
 const DEFAULT_CACHE_SIZE = 10_000;
@@ -72,7 +88,8 @@ export class MspManager {
       const roots = parseCaCerts(config.rootCerts, `root CA of MSP "${config.mspid}"`);
       if (roots.length === 0) throw new IdentityError(`MSP "${config.mspid}" has no root CA certificate`);
       const intermediates = parseCaCerts(config.intermediateCerts ?? [], `intermediate CA of MSP "${config.mspid}"`);
-      this.#msps.set(config.mspid, { mspid: config.mspid, roots, intermediates });
+      const msp = { mspid: config.mspid, roots, intermediates };
+      this.#msps.set(config.mspid, { ...msp, issuers: readIssuers(msp) });
     }
   }
 
@@ -125,7 +142,8 @@ export class MspManager {
   }
 
   #validate(identity: Uint8Array, now: Date): ValidatedIdentity {
-    const { mspid, idBytes } = parseIdentity(identity);
+    const parsed = parseIdentity(identity);
+    const { mspid, idBytes } = parsed;
     const msp = this.#msps.get(mspid);
     if (msp === undefined) {
       throw new IdentityError(`MSP "${mspid}" is unknown (trusted MSPs: ${this.mspids.join(', ') || 'none'})`);
@@ -136,6 +154,9 @@ export class MspManager {
     } catch (err) {
       throw new IdentityError(`identity of MSP "${mspid}" is invalid: ${messageOf(err)}`, { cause: err });
     }
+    const read = validateRead(msp, parsed, der, now);
+    if (read !== undefined) return read;
+    // OpenSSL's view: the reference, and what names the reason of a refusal.
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(der);
@@ -180,7 +201,7 @@ export class MspManager {
         mspid,
         certificate: cert,
         publicKey,
-        pkiId: pkiIdOf(identity),
+        pkiId: pkiIdOfParsed(parsed),
         subject,
         notBefore: new Date(Math.max(...all.map((c) => validity(c).notBefore.getTime()))),
         notAfter: new Date(Math.min(...all.map((c) => validity(c).notAfter.getTime()))),
@@ -188,6 +209,126 @@ export class MspManager {
     }
     throw new IdentityError(`${what} cannot be validated: ${firstProblem ?? 'no valid chain'}`);
   }
+}
+
+/**
+ * Validates a leaf the way #validate does, from the certificate read without OpenSSL (see
+ * der-certificate.ts): not a CA, inside its validity period, issued (same issuer name, matching
+ * key identifier if both carry one, CA allowed to sign certificates, signature verified with the
+ * CA's key) by a root or an intermediate whose chain is inside its validity period.
+ * Returns undefined whenever it cannot decide that the identity is valid: #validate then asks
+ * OpenSSL, which also names the reason of a refusal. So this path only ever accepts.
+ */
+function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date): ValidatedIdentity | undefined {
+  const issuers = msp.issuers;
+  if (issuers === undefined) return undefined;
+  const leaf = readDerCertificate(der);
+  const time = now.getTime();
+  if (leaf === undefined || leaf.isCa || time < leaf.notBefore || time > leaf.notAfter) return undefined;
+  const chains: (readonly X509Certificate[])[] = [];
+  let issuerLoose: string | undefined;
+  for (const issuer of issuers) {
+    if (chains.length >= MAX_CHAINS) break;
+    const ca = issuer.read;
+    if (!leaf.issuer.equals(ca.subject)) {
+      // OpenSSL compares names in a canonical form: let it judge names that only look alike.
+      issuerLoose ??= looseName(leaf.issuer);
+      if (issuerLoose === issuer.subjectLoose) return undefined;
+      continue;
+    }
+    if (ca.keyCertSign === false) continue;
+    if (leaf.authorityKeyId && ca.subjectKeyId && !leaf.authorityKeyId.equals(ca.subjectKeyId)) continue;
+    let signed: boolean;
+    try {
+      signed = cryptoVerify(leaf.signatureHash, leaf.tbs, { key: issuer.publicKey, dsaEncoding: 'der' }, leaf.signature);
+    } catch {
+      signed = false;
+    }
+    if (!signed) continue;
+    for (const chain of issuer.chains) {
+      if (chains.length >= MAX_CHAINS) break;
+      chains.push(chain);
+    }
+  }
+  for (const chain of chains) {
+    const windows = chain.map(validity);
+    if (windows.some((w) => time < w.notBefore.getTime() || time > w.notAfter.getTime())) continue;
+    let publicKey: KeyObject;
+    try {
+      publicKey = createPublicKey({ key: ecJwk(leaf), format: 'jwk' });
+    } catch {
+      return undefined;
+    }
+    return new ReadIdentity(
+      identity.mspid,
+      der,
+      publicKey,
+      pkiIdOfParsed(identity),
+      new Date(Math.max(leaf.notBefore, ...windows.map((w) => w.notBefore.getTime()))),
+      new Date(Math.min(leaf.notAfter, ...windows.map((w) => w.notAfter.getTime()))),
+    );
+  }
+  return undefined;
+}
+
+/** The public key of a read certificate as a JWK: importing it skips OpenSSL's generic decoder. */
+function ecJwk(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
+  const size = (cert.point.length - 1) / 2;
+  return {
+    kty: 'EC',
+    crv: cert.curve,
+    x: cert.point.subarray(1, 1 + size).toString('base64url'),
+    y: cert.point.subarray(1 + size).toString('base64url'),
+  };
+}
+
+/**
+ * A ValidatedIdentity validated from the certificate read without OpenSSL: the X509Certificate
+ * (and the subject printed from it) are made on first use, which validation itself never needs.
+ */
+class ReadIdentity implements ValidatedIdentity {
+  readonly #der: Buffer;
+  #certificate: X509Certificate | undefined;
+  #subject: string | undefined;
+
+  constructor(
+    readonly mspid: string,
+    der: Buffer,
+    readonly publicKey: KeyObject,
+    readonly pkiId: Buffer,
+    readonly notBefore: Date,
+    readonly notAfter: Date,
+  ) {
+    // Kept in an allocation of its own (decodeCertificatePem makes one): a slice of a larger
+    // buffer, such as Buffer's shared pool, would pin all of it as long as the identity is cached.
+    this.#der = der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : Buffer.from(der.buffer.slice(der.byteOffset, der.byteOffset + der.length));
+    Object.freeze(this);
+  }
+
+  get certificate(): X509Certificate {
+    this.#certificate ??= new X509Certificate(this.#der);
+    return this.#certificate;
+  }
+
+  get subject(): string {
+    this.#subject ??= oneLine(this.certificate.subject);
+    return this.#subject;
+  }
+}
+
+/** The MSP's CAs as read without OpenSSL, roots first; undefined if one of them cannot be read. */
+function readIssuers(msp: Omit<Msp, 'issuers'>): Issuer[] | undefined {
+  const issuers: Issuer[] = [];
+  const full = { ...msp, issuers: undefined };
+  for (const [ca, chains] of [
+    ...msp.roots.map((root) => [root, [[root]]] as const),
+    ...msp.intermediates.map((ca) => [ca, findChains(ca, full, [ca], [])] as const),
+  ]) {
+    const read = readDerCertificate(ca.raw);
+    if (read === undefined || !read.isCa) return undefined;
+    issuers.push({ read, subjectLoose: looseName(read.subject), publicKey: ca.publicKey, chains });
+  }
+  return issuers;
 }
 
 /** Every chain (issuers only, ending at a root) that certifies `cert`. */

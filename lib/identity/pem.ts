@@ -95,7 +95,11 @@ function readBlock(text: string, pos: number): { der: Buffer; next: number } | u
   if (!BASE64_BODY.test(body) || body.length % 4 !== 0 || body.length === 0) {
     throw new IdentityError('malformed PEM: the body is not valid base64 (headers are not allowed in a certificate)');
   }
-  const der = Buffer.from(body, 'base64');
+  // An allocation of its own rather than a slice of Buffer's shared pool: a validated identity
+  // keeps its DER, and a handshake's worth of pool slices would spread longer-lived slices of
+  // others (grpc-js, TLS) over more 8 KiB slabs that they then pin.
+  const der = Buffer.allocUnsafeSlow(Buffer.byteLength(body, 'base64'));
+  der.write(body, 'base64');
   const declared = derLength(der);
   if (declared !== der.length) {
     throw new IdentityError(

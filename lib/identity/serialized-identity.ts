@@ -43,7 +43,11 @@ export function parseIdentity(bytes: Uint8Array): ParsedIdentity {
  * Throws IdentityError when the identity does not parse.
  */
 export function pkiIdOf(identity: Uint8Array): Buffer {
-  const { mspid, idBytes } = parseIdentity(identity);
+  return pkiIdOfParsed(parseIdentity(identity));
+}
+
+/** pkiIdOf for an identity already parsed (by parseIdentity). */
+export function pkiIdOfParsed({ mspid, idBytes }: ParsedIdentity): Buffer {
   return createHash('sha256').update(mspid, 'utf8').update(idBytes).digest();
 }
 

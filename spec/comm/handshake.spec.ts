@@ -82,6 +82,22 @@ describe('Fabric handshake vectors', () => {
     assert.equal(remote.pkiId.toString('hex'), peer0.pkiId.toString('hex'));
   });
 
+  it('keeps what it returns in one allocation of its own, apart from the bytes received', () => {
+    const bytes = buildConnEstablish(peer1, peer1.tls.certHash, false);
+    const remote = checkConnEstablish(bytes, { mapper: mapper(), tls: true, remoteCertificate: tlsDer(peer1) });
+    const envelope = gossip.Envelope.decode(Buffer.from(bytes));
+    const kept = [remote.pkiId, remote.identity, remote.signedData, remote.signature];
+    for (const part of kept) assert.equal(part.buffer, remote.signedData.buffer);
+    assert.notEqual(remote.signedData.buffer, bytes.buffer);
+    assert.equal(remote.signedData.buffer.byteLength, envelope.payload.length + envelope.signature.length + 32);
+    const copies = kept.map((part) => Buffer.from(part));
+    bytes.fill(0);
+    kept.forEach((part, i) => assert.deepEqual(Buffer.from(part), copies[i]));
+    assert.deepEqual(Buffer.from(remote.identity), Buffer.from(peer1.identity));
+    assert.deepEqual(Buffer.from(remote.signature), Buffer.from(envelope.signature));
+    assert.equal(remote.pkiId.toString('hex'), peer1.pkiId.toString('hex'));
+  });
+
   it('a probe ConnEstablish carries probe = true', () => {
     const remote = checkConnEstablish(buildConnEstablish(peer1, peer1.tls.certHash, true), {
       mapper: mapper(),

@@ -88,7 +88,17 @@ export interface CertSpec {
   notAfter: Date;
   ca?: boolean;
   serial?: bigint;
+  /** More extensions after basicConstraints and keyUsage (see `extension`). */
+  extensions?: Buffer[];
 }
+
+/** An Extension: `{ extnID, critical, extnValue }` with `value` the DER inside the OCTET STRING. */
+export function extension(dotted: string, critical: boolean, value: Buffer): Buffer {
+  return seq(oid(dotted), ...(critical ? [tlv(0x01, Buffer.from([0xff]))] : []), tlv(0x04, value));
+}
+
+/** DER helpers for hand-made extension values and names. */
+export const der = { tlv, seq, set, oid };
 
 let nextSerial = 1000n;
 
@@ -114,7 +124,7 @@ export function buildCert(spec: CertSpec): Buffer {
     seq(time(spec.notBefore), time(spec.notAfter)),
     spec.subject,
     spec.publicKey.export({ type: 'spki', format: 'der' }),
-    explicit(3, seq(basicConstraints, keyUsage)),
+    explicit(3, seq(basicConstraints, keyUsage, ...(spec.extensions ?? []))),
   );
   const signature = sign('sha256', tbs, spec.signingKey);
   return seq(tbs, ecdsaWithSha256, tlv(0x03, Buffer.concat([Buffer.from([0]), signature])));

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { IdentityError } from '../../lib/errors.js';
+import { readDerCertificate, type DerCertificate } from '../../lib/identity/der-certificate.js';
+import { MspManager } from '../../lib/identity/msp.js';
+import { serializeIdentity } from '../../lib/identity/serialized-identity.js';
+import { ORG_CA_PEM, ORG_PEERS, VALID_AT, signCert, vector } from './vectors.js';
+import { buildCert, der, extension, issue, name, subjectOf, toPem } from './x509-builder.js';
+
+const orgCa = new X509Certificate(vector(ORG_CA_PEM));
+const DAY = 24 * 3600 * 1000;
+
+function read(bytes: Buffer): DerCertificate {
+  const cert = readDerCertificate(bytes);
+  assert.ok(cert, 'the reader declined');
+  return cert;
+}
+
+/** The public key of a read certificate, as the MSP imports it. */
+function keyOf(cert: DerCertificate): Buffer {
+  const size = (cert.point.length - 1) / 2;
+  const jwk = {
+    kty: 'EC',
+    crv: cert.curve,
+    x: cert.point.subarray(1, 1 + size).toString('base64url'),
+    y: cert.point.subarray(1 + size).toString('base64url'),
+  };
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+}
+
+describe('readDerCertificate', () => {
+  it('reads the Fabric vectors as OpenSSL does', () => {
+    for (const x509 of [orgCa, ...ORG_PEERS.map((dir) => new X509Certificate(signCert(dir)))]) {
+      const cert = read(x509.raw);
+      assert.equal(cert.notBefore, Date.parse(x509.validFrom));
+      assert.equal(cert.notAfter, Date.parse(x509.validTo));
+      assert.equal(cert.isCa, x509.ca);
+      assert.equal(cert.curve, 'P-256');
+      assert.ok(keyOf(cert).equals(x509.publicKey.export({ type: 'spki', format: 'der' })));
+      assert.ok(cert.subject.equals(subjectOf(x509.raw)));
+      assert.ok(verify(cert.signatureHash, cert.tbs, { key: orgCa.publicKey, dsaEncoding: 'der' }, cert.signature));
+    }
+    const ca = read(orgCa.raw);
+    assert.equal(ca.keyCertSign, true);
+    assert.ok(ca.subjectKeyId && read(new X509Certificate(signCert('peer0')).raw).authorityKeyId?.equals(ca.subjectKeyId));
+  });
+
+  it('reads P-384 keys and a subjectAltName of host names and addresses', () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+    const san = der.seq(der.tlv(0x82, Buffer.from('peer0.example.com')), der.tlv(0x87, Buffer.from([127, 0, 0, 1])));
+    const bytes = buildCert({
+      subject: name([['CN', 'p384']]),
+      issuer: name([['CN', 'p384']]),
+      publicKey,
+      signingKey: privateKey,
+      notBefore: new Date('2020-01-01Z'),
+      notAfter: new Date('2060-01-01Z'), // a GeneralizedTime
+      extensions: [extension('2.5.29.17', false, san)],
+    });
+    const cert = read(bytes);
+    assert.equal(cert.curve, 'P-384');
+    assert.equal(cert.notAfter, Date.parse('2060-01-01Z'));
+    assert.ok(keyOf(cert).equals(publicKey.export({ type: 'spki', format: 'der' })));
+  });
+
+  it('declines what is not strict DER', () => {
+    const bytes = issue('leaf').der;
+    assert.equal(readDerCertificate(Buffer.concat([bytes, Buffer.from([0])])), undefined, 'trailing byte');
+    assert.equal(readDerCertificate(bytes.subarray(0, bytes.length - 1)), undefined, 'truncated');
+    // The outer length in a longer form than needed (0x82 xx xx -> 0x83 00 xx xx).
+    assert.equal(bytes[1], 0x82);
+    const longForm = Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), bytes.subarray(2)]);
+    assert.equal(readDerCertificate(longForm), undefined, 'non-minimal length');
+    const indefinite = Buffer.concat([Buffer.from([0x30, 0x80]), bytes.subarray(4), Buffer.from([0, 0])]);
+    assert.equal(readDerCertificate(indefinite), undefined, 'indefinite length');
+  });
+
+  it('declines keys, names and extensions it does not read, which OpenSSL then judges', () => {
+    assert.equal(readDerCertificate(issue('p521', { curve: 'secp521r1' }).der), undefined, 'P-521 key');
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const make = (extensions: Buffer[], subject = name([['CN', 'x']])): Buffer =>
+      buildCert({ subject, issuer: subject, publicKey, signingKey: privateKey, notBefore: new Date(0), notAfter: new Date(), extensions });
+    assert.ok(readDerCertificate(make([])), 'the plain certificate is read');
+    assert.ok(readDerCertificate(make([extension('1.2.3.4.5.6.7.8.1', false, der.seq())])), 'a non-critical private extension');
+    assert.equal(readDerCertificate(make([extension('1.2.3.4.5.6.7.8.1', true, der.seq())])), undefined, 'unknown critical');
+    assert.equal(readDerCertificate(make([extension('2.5.29.31', false, der.seq())])), undefined, 'CRL distribution points');
+    const otherName = der.seq(der.tlv(0xa0, Buffer.concat([der.oid('1.2.3'), der.tlv(0xa0, der.tlv(0x0c, Buffer.from('x')))])));
+    assert.equal(readDerCertificate(make([extension('2.5.29.17', false, otherName)])), undefined, 'otherName SAN');
+    const bmp = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x1e, Buffer.from([0, 0x78])))));
+    assert.equal(readDerCertificate(make([], bmp)), undefined, 'BMPString name');
+    const badUtf8 = der.seq(der.set(der.seq(der.oid('2.5.4.3'), der.tlv(0x0c, Buffer.from([0xc0, 0x80])))));
+    assert.equal(readDerCertificate(make([], badUtf8)), undefined, 'invalid UTF-8');
+    const twice = extension('2.5.29.14', false, der.tlv(0x04, Buffer.from([1])));
+    assert.equal(readDerCertificate(make([twice, twice])), undefined, 'duplicate extension');
+  });
+});
+
+describe('MspManager with certificates read without OpenSSL', () => {
+  const now = new Date();
+  const root = issue('root', { ca: true });
+
+  it('gives the same result as OpenSSL for the vectors, with the X509Certificate made on demand', () => {
+    const manager = new MspManager([{ mspid: 'Org1MSP', rootCerts: [vector(ORG_CA_PEM)] }]);
+    for (const dir of ORG_PEERS) {
+      assert.ok(readDerCertificate(new X509Certificate(signCert(dir)).raw), `${dir} takes the reader's path`);
+      const v = manager.validate(serializeIdentity('Org1MSP', signCert(dir)), VALID_AT);
+      assert.ok(v.certificate.raw.equals(new X509Certificate(signCert(dir)).raw));
+      assert.ok(v.publicKey.export({ type: 'spki', format: 'der' }).equals(v.certificate.publicKey.export({ type: 'spki', format: 'der' })));
+      assert.equal(v.subject, `C=US, ST=California, L=San Francisco, OU=peer, CN=${dir}.org1.example.com`);
+      assert.ok(Object.isFrozen(v));
+    }
+  });
+
+  it('refuses a leaf whose authority key identifier is not its issuer\'s', () => {
+    const caKey = createPrivateKey(vector('ca/priv_sk'));
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const otherKeyId = der.seq(der.tlv(0x80, Buffer.alloc(32, 7)));
+    const bytes = buildCert({
+      subject: name([['CN', 'akid.org1.example.com']]),
+      issuer: subjectOf(orgCa.raw),
+      publicKey,
+      signingKey: caKey,
+      notBefore: new Date(VALID_AT.getTime() - DAY),
+      notAfter: new Date(VALID_AT.getTime() + DAY),
+      extensions: [extension('2.5.29.35', false, otherKeyId)],
+    });
+    assert.ok(readDerCertificate(bytes));
+    assert.equal(new X509Certificate(bytes).checkIssued(orgCa), false, 'OpenSSL refuses it too');
+    const manager = new MspManager([{ mspid: 'Org1MSP', rootCerts: [vector(ORG_CA_PEM)] }]);
+    assert.throws(() => manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT), /cannot be validated/);
+  });
+
+  it('lets OpenSSL judge an issuer name that differs from the CA\'s only in case', () => {
+    const caSubject = name([['O', 'builder.example.com'], ['CN', 'root']]);
+    assert.ok(caSubject.equals(root.subject));
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const bytes = buildCert({
+      subject: name([['CN', 'leaf']]),
+      issuer: name([['O', 'Builder.Example.com'], ['CN', 'ROOT']]),
+      publicKey,
+      signingKey: root.privateKey,
+      notBefore: new Date(now.getTime() - DAY),
+      notAfter: new Date(now.getTime() + DAY),
+    });
+    const manager = new MspManager([{ mspid: 'OrgX', rootCerts: [root.pem] }]);
+    const v = manager.validate(serializeIdentity('OrgX', toPem(bytes)), now);
+    assert.equal(new X509Certificate(bytes).checkIssued(new X509Certificate(root.der)), true);
+    assert.equal(v.subject, 'CN=leaf');
+  });
+
+  it('does not serve an identity from the cache once it has expired, nor before it is valid', () => {
+    const leaf = issue('short', { issuer: root, notBefore: new Date(now.getTime() - DAY), notAfter: new Date(now.getTime() + DAY) });
+    const manager = new MspManager([{ mspid: 'OrgX', rootCerts: [root.pem] }]);
+    const id = serializeIdentity('OrgX', leaf.pem);
+    assert.equal(manager.validate(id, now), manager.validate(id, now));
+    const refused = (at: Date, pattern: RegExp): void =>
+      assert.throws(() => manager.validate(id, at), (e: unknown) => e instanceof IdentityError && pattern.test(e.message));
+    refused(new Date(now.getTime() + 2 * DAY), /expired on/);
+    refused(new Date(now.getTime() - 2 * DAY), /not valid before/);
+  });
+});
