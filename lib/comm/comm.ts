@@ -261,7 +261,7 @@ class CommImpl implements Comm {
       received: (conn, signed) => {
         this.counters.received++;
         this.options.metrics?.messageReceived();
-        this.route(new ReceivedMessage(signed, conn.info!, conn.id, this));
+        return new ReceivedMessage(signed, conn.info!, conn.id, this);
       },
     };
     this.store = new ConnectionStore({
@@ -639,24 +639,24 @@ class CommImpl implements Comm {
     };
   }
 
-  /** Makes a connection findable by id (for responses) until it closes. */
+  /** Connects a connection's inbound side to the demux and acks to their waiters. */
   private wire(conn: Connection): void {
     this.byId.set(conn.id, conn);
     if (conn.direction === 'inbound') this.store.track(conn);
-    void conn.closed.then(() => this.byId.delete(conn.id));
-  }
-
-  /** A message received on any connection: an ack to its waiter, anything else to the demux. */
-  private route(received: ReceivedMessage): void {
-    const msg = received.message;
-    if (msg.content === 'ack' && this.ackWaiters.size > 0) {
-      const waiter = this.ackWaiters.get(ackKey(received.connectionInfo.pkiId, Long.fromValue(msg.nonce)));
-      if (waiter) {
-        waiter(msg.ack?.error ?? '');
-        return;
-      }
-    }
-    this.demux.publish(received);
+    conn.inbound$.subscribe({
+      next: (received) => {
+        const msg = received.message;
+        if (msg.content === 'ack' && this.ackWaiters.size > 0) {
+          const waiter = this.ackWaiters.get(ackKey(received.connectionInfo.pkiId, Long.fromValue(msg.nonce)));
+          if (waiter) {
+            waiter(msg.ack?.error ?? '');
+            return;
+          }
+        }
+        this.demux.publish(received);
+      },
+      complete: () => this.byId.delete(conn.id),
+    });
   }
 
   private handshakeFailed(direction: 'inbound' | 'outbound', endpoint: string, err: unknown): void {

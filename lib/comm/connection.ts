@@ -1,3 +1,4 @@
+import { Subject, type Observable } from 'rxjs';
 import type { status as GrpcStatus } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import { ConnectionClosedError, GossipError, HandshakeError } from '../errors.js';
@@ -7,6 +8,7 @@ import type { ConnectionInfo } from './connection-info.js';
 import { FrameSink, writeFirstFramed } from './frame-sink.js';
 import { OutboundBuffer, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import type { OverflowPolicy } from './options.js';
+import type { ReceivedMessage } from './received-message.js';
 
 /** Lifecycle of a connection. Moves only forward, through `transition()`. */
 export enum ConnectionState {
@@ -60,12 +62,7 @@ export interface ConnectionHooks {
   onWritten(conn: Connection): void;
   /** The connection's queue depth moved by `delta`. */
   depthDelta(delta: number): void;
-  /**
-   * A message arrived on `conn` after its handshake, decoded once (Fabric's `readFromStream`):
-   * the owner routes it, synchronously, in the order received. Nothing arrives once `conn` is
-   * closed.
-   */
-  received(conn: Connection, message: SignedMessage): void;
+  received(conn: Connection, message: SignedMessage): ReceivedMessage;
 }
 
 type GossipStream = ClientGossipStream | ServerGossipStream;
@@ -77,12 +74,12 @@ interface StatusLike {
 }
 
 /**
- * One gossip stream to one remote peer: Fabric's `connection`, around the bidi stream.
+ * One gossip stream to one remote peer: Fabric's `connection`, as a pair of Subjects around the
+ * bidi stream.
  *
- * - Every message received after the handshake goes to the owner's `received` hook (Fabric's
- *   `readFromStream`), decoded once; how the connection ended is in `closed`. A hook rather
- *   than a Subject per connection: the owner routes all connections' messages the same way, and
- *   a Subject and its subscription cost memory on every one of thousands of connections.
+ * - `inbound$` (Fabric's `readFromStream`) is hot: every message received after the handshake,
+ *   decoded once. It completes when the connection closes; it never errors — how the connection
+ *   ended is in `closed`.
  * - `outbound` (Fabric's `outBuff`) is a bounded buffer drained into the stream with its
  *   backpressure; messages queue there while the connection is still dialing.
  *
@@ -94,6 +91,9 @@ export class Connection {
   /** Process-unique id, for logs and tests. */
   readonly id = ++Connection.lastId;
   readonly outbound: OutboundBuffer;
+  private readonly inbound = new Subject<ReceivedMessage>();
+  /** Messages received on this connection; hot, completes on close. */
+  readonly inbound$: Observable<ReceivedMessage> = this.inbound.asObservable();
   /** Resolves once, when the connection has ended (never rejects). */
   readonly closed: Promise<ConnectionClose>;
   /**
@@ -275,7 +275,7 @@ export class Connection {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       return;
     }
-    this.hooks.received(this, signed);
+    this.inbound.next(this.hooks.received(this, signed));
   };
 
   private completeHandshake(first: Buffer): void {
@@ -400,6 +400,7 @@ export class Connection {
     const leftover = this.outbound.takeAll();
     if (leftover.length > 0) this.hooks.leftover(this, leftover, this.establishedAt > 0, close.error);
     this.outbound.close('connection-closed');
+    this.inbound.complete();
     this.resolveClosed(close);
   }
 
