@@ -14,7 +14,7 @@ import {
   type Membership,
   type Pull,
   type Push,
-} from '../lib/index.js';
+} from './rxgossip.js';
 
 /** Gossip timings of the cluster (Fabric's core.yaml names in the options' docs). */
 export interface ClusterTimings {

@@ -2,7 +2,7 @@
 // send() paced by the connection's queue depth, and a raw grpc-js stream's write() paced by
 // 'drain'. Each takes what to send as a function, so a scenario can hand a pre-encoded message
 // or build one per send.
-import type { Comm, GossipMessageInit, RemotePeer, SignedMessage } from '../lib/index.js';
+import type { Comm, GossipMessageInit, RemotePeer, SignedMessage } from './rxgossip.js';
 import type { RawClientStream } from './raw-grpc.js';
 import { now } from './support.js';
 

@@ -19,7 +19,7 @@
  *   exit                                      stop everything and exit
  */
 import { of, type Subscription } from 'rxjs';
-import { createComm, createPush, loadPeerDir, type Comm, type Push, type RemotePeer } from '../lib/index.js';
+import { createComm, createPush, loadPeerDir, type Comm, type Push, type RemotePeer } from './rxgossip.js';
 import { serveRequests, type WorkerRequestIn } from './worker-ipc.js';
 
 type Request = WorkerRequestIn;

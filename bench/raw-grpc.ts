@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { gossip } from '../lib/proto/messages.js';
+import { gossip } from './rxgossip.js';
+import type { gossip as pb } from '../lib/proto/messages.js';
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -93,7 +94,7 @@ export async function openRawStream(
 }
 
 /** An unsigned Envelope around a GossipMessage, encoded as an application using protobufjs would. */
-export function encodeEnvelope(message: gossip.IGossipMessage): Buffer {
+export function encodeEnvelope(message: pb.IGossipMessage): Buffer {
   const payload = gossip.GossipMessage.encode(message).finish();
   const envelope = gossip.Envelope.encode({ payload, signature: new Uint8Array(0) }).finish();
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength);

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { generateOrg } from '../lib/certs/index.js';
+import { BENCH_SOURCE, generateOrg } from './rxgossip.js';
 import { runAppPath, type AppPathResult } from './scenario-app-path.js';
 import { runAcceptSteps, type AcceptStep } from './scenario-accept-steps.js';
 import { runCluster, type ClusterRun } from './scenario-cluster.js';
@@ -244,7 +244,7 @@ function environment(r: Results): string[] {
   return [
     `- Date: ${r.startedAt.toISOString()} (took ${r.elapsed.toFixed(0)} s, mode: ${quick ? '`--quick`' : 'full'})`,
     `- Machine: ${r.cores} cores (${model}), Linux ${release()}; 1-min load average at start ${r.loadAtStart.toFixed(2)}`,
-    `- Node ${process.version}; rxgossip ${pkg('rxgossip')} (commit ${commit}), @grpc/grpc-js ${pkg('@grpc/grpc-js')}, ` +
+    `- Node ${process.version}; rxgossip ${pkg('rxgossip')} (commit ${commit}, ${BENCH_SOURCE === 'dist' ? 'compiled dist/' : 'sources through tsx'}), @grpc/grpc-js ${pkg('@grpc/grpc-js')}, ` +
       `rxjs ${pkg('rxjs')}, protobufjs ${pkg('protobufjs')}, tsx ${pkg('tsx')}`,
   ];
 }
@@ -528,6 +528,7 @@ function methodSection(): string[] {
       `envelope and its GossipMessage (that is part of its job); the raw receiver does not. Section 1b: both build, ` +
       `encode and decode every message, as applications do (${plan.app.reps} repetitions of ${plan.app.durationMs} ms).`,
     '- Identities are generated for each run with generateOrg (one org, ECDSA P-256, cryptogen profiles).',
+    `- rxgossip is measured ${BENCH_SOURCE === 'dist' ? 'compiled (dist/, built by `npm run bench` first), as applications load it; the bench harness itself runs through tsx' : 'from its TypeScript sources through tsx (BENCH_SOURCE=lib), which adds esbuild keepNames work to every named function it creates'}. Raw grpc-js is compiled JavaScript.`,
     '- Run with `npm run bench` (full, about 10 minutes on a quiet machine; writes bench/RESULTS.md) or ' +
       '`npm run bench -- --quick` (a few minutes; writes bench/RESULTS.quick.md, which is not committed). ' +
       '`BENCH_PROFILE_DIR=dir` writes CPU profiles of the processes of sections 1b, 3 and 4.',

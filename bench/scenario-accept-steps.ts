@@ -8,13 +8,13 @@
  * declines.
  */
 import { X509Certificate, createPublicKey, verify } from 'node:crypto';
-import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from '../lib/comm/handshake.js';
-import { readDerCertificate, type DerCertificate } from '../lib/identity/der-certificate.js';
-import { MspIdentityMapper } from '../lib/identity/identity-mapper.js';
-import { MspManager } from '../lib/identity/msp.js';
-import { pkiIdOf } from '../lib/identity/serialized-identity.js';
-import { verifySignature } from '../lib/identity/signer.js';
-import { loadPeerDir, gossip } from '../lib/index.js';
+import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './rxgossip.js';
+import { readDerCertificate, type DerCertificate } from './rxgossip.js';
+import { MspIdentityMapper } from './rxgossip.js';
+import { MspManager } from './rxgossip.js';
+import { pkiIdOf } from './rxgossip.js';
+import { verifySignature } from './rxgossip.js';
+import { loadPeerDir, gossip } from './rxgossip.js';
 import { now } from './support.js';
 
 export interface AcceptStep {

@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { createComm, gossip, loadPeerDir, type Comm, type RemotePeer } from '../lib/index.js';
+import { createComm, gossip, loadPeerDir, type Comm, type RemotePeer } from './rxgossip.js';
+import type { gossip as pb } from '../lib/proto/messages.js';
 import { encodeEnvelope, openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
 import { rawSend, rxSendPaced } from './pacing.js';
 import { oneWayRun, withCpu } from './scenario-throughput.js';
@@ -43,7 +44,7 @@ export interface AppPathResult {
   readonly oneWayRatios: readonly number[];
 }
 
-const isData = (m: { message: gossip.GossipMessage }): boolean => m.message.content === 'dataMsg';
+const isData = (m: { message: pb.GossipMessage }): boolean => m.message.content === 'dataMsg';
 
 export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> {
   const worker = new Worker('app-path-receiver');
@@ -63,7 +64,7 @@ export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> 
     closeRaw = raw.close;
     const data = randomBytes(config.payloadSize);
     let seq = 0;
-    const build = (): gossip.IGossipMessage => ({ nonce: 1, dataMsg: { payload: { seqNum: ++seq, data } } });
+    const build = (): pb.IGossipMessage => ({ nonce: 1, dataMsg: { payload: { seqNum: ++seq, data } } });
     log(`app path: ${config.payloadSize} B payload, a message built per send`);
     // BENCH_PROFILE_DIR=dir: CPU profiles of both processes during each run of the first repetition.
     const profileDir = process.env.BENCH_PROFILE_DIR;
@@ -133,7 +134,7 @@ export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> 
 }
 
 /** Echo, `inFlight` outstanding: every answer is decoded and a new message is built and sent. */
-function rxEcho(comm: Comm, peer: RemotePeer, build: () => gossip.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
+function rxEcho(comm: Comm, peer: RemotePeer, build: () => pb.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
   return new Promise((resolve) => {
     let done = 0;
     let outstanding = 0;
@@ -154,7 +155,7 @@ function rxEcho(comm: Comm, peer: RemotePeer, build: () => gossip.IGossipMessage
   });
 }
 
-function rawEcho(stream: RawClientStream, build: () => gossip.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
+function rawEcho(stream: RawClientStream, build: () => pb.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
   return new Promise((resolve) => {
     let done = 0;
     let outstanding = 0;

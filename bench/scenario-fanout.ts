@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Subscription } from 'rxjs';
-import { createComm, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from '../lib/index.js';
+import { createComm, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from './rxgossip.js';
 import { log, now, summarize, Worker, type Summary } from './support.js';
 
 export interface FanoutConfig {

@@ -23,7 +23,7 @@
 import { randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { firstValueFrom, of, take, type Subscription } from 'rxjs';
-import { createComm, createPush, loadPeerDir, SignedMessage, type Comm, type Push, type RemotePeer } from '../lib/index.js';
+import { createComm, createPush, loadPeerDir, SignedMessage, type Comm, type Push, type RemotePeer } from './rxgossip.js';
 import { BENCH_DIR, fmtNum, fmtRatio, fmtSummary, log, markdownTable, now, percentile, summarize, Worker, type Summary } from './support.js';
 
 export interface PushConfig {

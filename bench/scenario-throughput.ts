@@ -12,7 +12,8 @@
  *   counted the last one.
  */
 import { randomBytes } from 'node:crypto';
-import { createComm, gossip, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from '../lib/index.js';
+import { createComm, gossip, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from './rxgossip.js';
+import type { gossip as pb } from '../lib/proto/messages.js';
 import { openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
 import { rawSend, rxSendPaced } from './pacing.js';
 import { log, now, percentile, summarize, Worker, type Summary } from './support.js';
@@ -50,7 +51,7 @@ export interface ThroughputResult {
   readonly payloads: PayloadResult[];
 }
 
-const isData = (m: { message: gossip.GossipMessage }): boolean => m.message.content === 'dataMsg';
+const isData = (m: { message: pb.GossipMessage }): boolean => m.message.content === 'dataMsg';
 
 export async function runThroughput(config: ThroughputConfig): Promise<ThroughputResult> {
   const worker = new Worker('throughput-receiver');

@@ -29,8 +29,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { createComm, loadPeerDir, type Comm, type ReceivedMessage } from '../lib/index.js';
-import { gossip } from '../lib/proto/messages.js';
+import { createComm, loadPeerDir, type Comm, type ReceivedMessage } from './rxgossip.js';
+import { gossip } from './rxgossip.js';
 import {
   clusterExpect,
   clusterFanout,
