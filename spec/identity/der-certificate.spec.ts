@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { IdentityError } from '../../lib/errors.js';
 import { readDerCertificate, type DerCertificate } from '../../lib/identity/der-certificate.js';
 import { MspManager } from '../../lib/identity/msp.js';
@@ -158,5 +159,93 @@ describe('MspManager with certificates read without OpenSSL', () => {
       assert.throws(() => manager.validate(id, at), (e: unknown) => e instanceof IdentityError && pattern.test(e.message));
     refused(new Date(now.getTime() + 2 * DAY), /expired on/);
     refused(new Date(now.getTime() - 2 * DAY), /not valid before/);
+  });
+});
+
+describe('the reader path against OpenSSL, on generated leaves (property)', () => {
+  // Leaves under the Fabric vectors' CA with random issuer names, key identifiers, extensions
+  // and validity: whenever the MSP accepts one, OpenSSL's own checks (as the OpenSSL path makes
+  // them: not a CA, issued by and signed with the CA's key, within validity) accept it too, and
+  // the other way round.
+  const caKey = createPrivateKey(vector('ca/priv_sk'));
+  const caSubject = subjectOf(orgCa.raw);
+  const caKeyId = (() => {
+    const read = readDerCertificate(orgCa.raw);
+    assert.ok(read?.subjectKeyId, 'the vectors CA has a subject key identifier');
+    return read.subjectKeyId;
+  })();
+  const manager = new MspManager([{ mspid: 'Org1MSP', rootCerts: [vector(ORG_CA_PEM)] }]);
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const EXTRA: Array<(critical: boolean) => Buffer> = [
+    (c) => extension('2.5.29.37', c, der.seq(der.oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage clientAuth
+    (c) => extension('2.5.29.17', c, der.seq(der.tlv(0x82, Buffer.from('peer.example.com')))), // SAN dNSName
+    (c) => extension('1.2.3.4.5', c, der.tlv(0x04, Buffer.from('opaque'))), // unknown, private
+    (c) => extension('2.5.29.31', c, der.seq()), // CRL distribution points (interpreted by OpenSSL)
+    (c) => extension('2.5.29.32', c, der.seq(der.seq(der.oid('2.5.29.32.0')))), // certificate policies
+    (c) => extension('2.5.29.30', c, der.seq()), // name constraints (only meaningful on CAs)
+  ];
+
+  it('never accepts what OpenSSL refuses, nor refuses what it accepts', () => {
+    const seen = { readAndAccepted: 0, declinedAndAccepted: 0, refused: 0 };
+    fc.assert(
+      fc.property(
+        fc.record({
+          ca: fc.boolean(),
+          issuer: fc.constantFrom('ca', 'other', 'case'),
+          akid: fc.constantFrom('none', 'match', 'other'),
+          extras: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: EXTRA.length - 1 }), fc.boolean()), {
+            maxLength: 3,
+            selector: ([i]) => i,
+          }),
+          from: fc.integer({ min: -3, max: 1 }),
+          until: fc.integer({ min: -1, max: 3 }),
+        }),
+        (spec) => {
+          const issuer =
+            spec.issuer === 'ca'
+              ? caSubject
+              : spec.issuer === 'case'
+                ? Buffer.from(caSubject.toString('latin1').replace('ca.org1', 'CA.org1'), 'latin1')
+                : name([['CN', 'someone else']]);
+          const akid =
+            spec.akid === 'none'
+              ? []
+              : [extension('2.5.29.35', false, der.seq(der.tlv(0x80, spec.akid === 'match' ? caKeyId : Buffer.alloc(caKeyId.length, 9))))];
+          const bytes = buildCert({
+            subject: name([['CN', 'generated.org1.example.com']]),
+            issuer,
+            publicKey,
+            signingKey: caKey,
+            ca: spec.ca,
+            notBefore: new Date(VALID_AT.getTime() + spec.from * DAY),
+            notAfter: new Date(VALID_AT.getTime() + spec.until * DAY),
+            extensions: [...akid, ...spec.extras.map(([i, critical]) => EXTRA[i]!(critical))],
+          });
+          const x509 = new X509Certificate(bytes);
+          const t = VALID_AT.getTime();
+          const openssl =
+            !x509.ca &&
+            x509.checkIssued(orgCa) &&
+            x509.verify(orgCa.publicKey) &&
+            t >= new Date(x509.validFrom).getTime() &&
+            t <= new Date(x509.validTo).getTime();
+          let accepted: boolean;
+          try {
+            manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT);
+            accepted = true;
+          } catch (err: unknown) {
+            assert.ok(err instanceof IdentityError, `a typed refusal: ${String(err)}`);
+            accepted = false;
+          }
+          if (!accepted) seen.refused++;
+          else if (readDerCertificate(bytes)) seen.readAndAccepted++;
+          else seen.declinedAndAccepted++;
+          assert.equal(accepted, openssl, `MSP ${accepted ? 'accepted' : 'refused'}, OpenSSL ${openssl ? 'accepts' : 'refuses'}: ${JSON.stringify(spec)}`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Both paths and refusals were exercised, or the property says little.
+    for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `${what}: ${JSON.stringify(seen)}`);
   });
 });
