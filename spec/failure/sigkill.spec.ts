@@ -53,11 +53,20 @@ async function sendUntilReceived(from: Comm, to: { endpoint: string; pkiId: Buff
  */
 async function killAndTimeDetection(comm: Comm, victim: ChildPeer, pkiId: Buffer, endpoint: string): Promise<number> {
   const dead = first(comm.presumedDead$, (id) => id.equals(pkiId), 5_000);
+  // If a step below fails, the test reports that; this must not also become an unhandled rejection.
+  dead.catch(() => undefined);
   const t0 = performance.now();
   victim.proc.kill('SIGKILL');
   await victim.exited;
   // The next send after the connection is seen gone: it dials, and the dial fails.
-  await eventually(() => !comm.connections().some((c) => c.pkiId.equals(pkiId)), 2_000, 'the connection to close');
+  const toVictim = () => comm.connections().filter((c) => c.pkiId.equals(pkiId));
+  try {
+    await eventually(() => toVictim().length === 0, 2_000, 'the connection to close');
+  } catch (err: unknown) {
+    // Say what was still open, and how far along: a rare failure under load needs it.
+    const open = toVictim().map((c) => `${c.direction} ${c.state}, ${c.queued} queued, active ${c.active}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; still open: ${open.join('; ')}`, { cause: err });
+  }
   comm.send(data(seq++), { endpoint, pkiId });
   await dead;
   return performance.now() - t0;
