@@ -53,7 +53,7 @@ export type MessageStore = Index.MessageStore;
 export type { Comm, GossipMessageInit, Membership, Pull, Push, ReceivedMessage, RemotePeer } from '../lib/index.js';
 export const { generateOrg } = certs;
 export const { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } = handshake;
-export const { readDerCertificate } = der;
+export const { jwkOf, readDerCertificate } = der;
 export type { DerCertificate } from '../lib/identity/der-certificate.js';
 export const { MspIdentityMapper } = mapper;
 export type MspIdentityMapper = IdentityMapper.MspIdentityMapper;

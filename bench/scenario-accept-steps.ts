@@ -8,13 +8,20 @@
  * declines.
  */
 import { X509Certificate, createPublicKey, verify } from 'node:crypto';
-import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './rxgossip.js';
-import { readDerCertificate, type DerCertificate } from './rxgossip.js';
-import { MspIdentityMapper } from './rxgossip.js';
-import { MspManager } from './rxgossip.js';
-import { pkiIdOf } from './rxgossip.js';
-import { verifySignature } from './rxgossip.js';
-import { loadPeerDir, gossip } from './rxgossip.js';
+import {
+  buildConnEstablish,
+  certificateHash,
+  checkConnEstablish,
+  gossip,
+  jwkOf,
+  loadPeerDir,
+  MspIdentityMapper,
+  MspManager,
+  pemToDer,
+  pkiIdOf,
+  readDerCertificate,
+  verifySignature,
+} from './rxgossip.js';
 import { now } from './support.js';
 
 export interface AcceptStep {
@@ -73,14 +80,4 @@ export async function runAcceptSteps(config: { serverDir: string; dialerDirs: re
   });
   steps.push({ step: '  hash the TLS certificate (SHA-256)', micros: time((i) => void certificateHash(tlsDers[i]!)) });
   return steps;
-}
-
-function jwkOf(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
-  const size = (cert.point.length - 1) / 2;
-  return {
-    kty: 'EC',
-    crv: cert.curve,
-    x: cert.point.subarray(1, 1 + size).toString('base64url'),
-    y: cert.point.subarray(1 + size).toString('base64url'),
-  };
 }

@@ -29,8 +29,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { createComm, loadPeerDir, type Comm, type ReceivedMessage } from './rxgossip.js';
-import { gossip } from './rxgossip.js';
+import { createComm, gossip, loadPeerDir, type Comm, type ReceivedMessage } from './rxgossip.js';
 import {
   clusterExpect,
   clusterFanout,

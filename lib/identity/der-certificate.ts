@@ -93,6 +93,17 @@ interface Element {
   readonly end: number;
 }
 
+/** The public key of a read certificate as a JWK: importing it skips OpenSSL's generic key decoder. */
+export function jwkOf(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
+  const size = (cert.point.length - 1) / 2;
+  return {
+    kty: 'EC',
+    crv: cert.curve,
+    x: cert.point.subarray(1, 1 + size).toString('base64url'),
+    y: cert.point.subarray(1 + size).toString('base64url'),
+  };
+}
+
 /**
  * Reads a certificate's DER. Returns undefined when it is not of the shape described on
  * DerCertificate or not strictly valid DER: the caller must then use OpenSSL.

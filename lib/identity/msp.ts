@@ -1,6 +1,6 @@
 import { KeyObject, X509Certificate, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from '../errors.js';
-import { looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
+import { jwkOf, looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
 import { decodeCertificateBundle, decodeCertificatePem } from './pem.js';
 import { parseIdentity, pkiIdOfParsed, type ParsedIdentity } from './serialized-identity.js';
 import { curveOf } from './signer.js';
@@ -255,7 +255,7 @@ function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date
     if (windows.some((w) => time < w.notBefore.getTime() || time > w.notAfter.getTime())) continue;
     let publicKey: KeyObject;
     try {
-      publicKey = createPublicKey({ key: ecJwk(leaf), format: 'jwk' });
+      publicKey = createPublicKey({ key: jwkOf(leaf), format: 'jwk' });
     } catch {
       return undefined;
     }
@@ -269,17 +269,6 @@ function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date
     );
   }
   return undefined;
-}
-
-/** The public key of a read certificate as a JWK: importing it skips OpenSSL's generic decoder. */
-function ecJwk(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
-  const size = (cert.point.length - 1) / 2;
-  return {
-    kty: 'EC',
-    crv: cert.curve,
-    x: cert.point.subarray(1, 1 + size).toString('base64url'),
-    y: cert.point.subarray(1 + size).toString('base64url'),
-  };
 }
 
 /**

@@ -1,13 +1,12 @@
 // BatchVerifier: ECDSA verification on a worker thread, in batches, with real keys.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { SignatureError } from '../../lib/errors.js';
 import { BatchVerifier } from '../../lib/identity/batch-verifier.js';
 import { createSigner, type Signer } from '../../lib/identity/signer.js';
 import { activeResources, expectNoLeaks, sleep } from '../gossip/cluster.js';
+import { runChild } from '../helpers/run-child.js';
 
 const newSigner = (): Signer => createSigner(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey);
 
@@ -99,23 +98,7 @@ describe('BatchVerifier', () => {
   });
 
   it('holds the process while it has work, and not once idle (never closed)', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '..', 'helpers', 'verifier-child.ts')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exit = await new Promise<number | null | 'hung'>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('hung');
-      }, 20_000);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
+    const { exit, out, err } = await runChild('verifier-child.ts');
     assert.equal(exit, 0, `child exit ${exit}\n${err}`);
     assert.equal(out.trim(), 'all verified', 'the answers came before the process exited');
   });

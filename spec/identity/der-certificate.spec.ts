@@ -3,7 +3,7 @@ import { X509Certificate, createPrivateKey, createPublicKey, generateKeyPairSync
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { IdentityError } from '../../lib/errors.js';
-import { readDerCertificate, type DerCertificate } from '../../lib/identity/der-certificate.js';
+import { jwkOf, readDerCertificate, type DerCertificate } from '../../lib/identity/der-certificate.js';
 import { MspManager } from '../../lib/identity/msp.js';
 import { serializeIdentity } from '../../lib/identity/serialized-identity.js';
 import { ORG_CA_PEM, ORG_PEERS, VALID_AT, signCert, vector } from './vectors.js';
@@ -20,14 +20,7 @@ function read(bytes: Buffer): DerCertificate {
 
 /** The public key of a read certificate, as the MSP imports it. */
 function keyOf(cert: DerCertificate): Buffer {
-  const size = (cert.point.length - 1) / 2;
-  const jwk = {
-    kty: 'EC',
-    crv: cert.curve,
-    x: cert.point.subarray(1, 1 + size).toString('base64url'),
-    y: cert.point.subarray(1 + size).toString('base64url'),
-  };
-  return createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
+  return createPublicKey({ key: jwkOf(cert), format: 'jwk' }).export({ type: 'spki', format: 'der' });
 }
 
 describe('readDerCertificate', () => {
