@@ -73,7 +73,6 @@ const outFile = flags.out ?? join(BENCH_DIR, quick ? 'RESULTS.quick.md' : 'RESUL
 const CLUSTER = {
   payloadSize: 1024,
   timings: { aliveIntervalMs: 5_000, aliveExpirationMs: 25_000, pullIntervalMs: 4_000 },
-  fanouts: [3, 6],
   convergeTimeoutMs: 300_000,
   settleTimeoutMs: 30_000,
 } as const;
@@ -86,7 +85,7 @@ const plan = quick
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 1, durationMs: 1_000, payloadSize: 1024, rttSamples: 200, cryptoMs: 500 },
-      cluster: { ...CLUSTER, peers: 30, workers: 2, rate: 30, durationMs: 3_000, joinSpacingMs: 200 },
+      cluster: { ...CLUSTER, peers: 30, workers: 2, runs: [{ fanout: 3, rate: 30 }, { fanout: 6, rate: 30 }], durationMs: 3_000, joinSpacingMs: 200 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
@@ -94,7 +93,20 @@ const plan = quick
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 3, durationMs: 2_000, payloadSize: 1024, rttSamples: 500, cryptoMs: 1_000 },
-      cluster: { ...CLUSTER, peers: 100, workers: 4, rate: 10, durationMs: 10_000, joinSpacingMs: 300 },
+      // Fabric's fan-out and a doubled one at 10 messages/s, then the doubled one at a rate these 2
+      // cores sustain beside the membership of 100 peers.
+      cluster: {
+        ...CLUSTER,
+        peers: 100,
+        workers: 4,
+        runs: [
+          { fanout: 3, rate: 10 },
+          { fanout: 6, rate: 10 },
+          { fanout: 6, rate: 3 },
+        ],
+        durationMs: 10_000,
+        joinSpacingMs: 300,
+      },
     };
 
 const TARGETS = {
@@ -435,8 +447,8 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
           `${run.convergeSeconds.toFixed(0)} s, with ${run.connections} connection ends open. `
         : `**Membership did not converge within ${run.convergeSeconds.toFixed(0)} s** (a peer saw only ${run.minAlive} ` +
           `of ${c.peers - 1} others alive; ${run.connections} connection ends open): nothing was measured. `) +
-      `Then, for each fan-out (push restarted on the same cluster), ` +
-      `1 s of warm-up and ${c.durationMs / 1000} s of ${fmtBytes(c.payloadSize)} messages published at ${c.rate}/s ` +
+      `Then, for each run (push restarted on the same cluster with its fan-out), ` +
+      `1 s of warm-up and ${c.durationMs / 1000} s of ${fmtBytes(c.payloadSize)} messages published at the rate shown ` +
       `from peers chosen at random. Latency = publication to first delivery at a peer (push or pull), all peers; ` +
       `a push round reaches a peer with probability about 1 − e^−fanout, pull fetches the rest, within a pull ` +
       `interval or two: when more than 1% of deliveries come by pull (fan-out 3: about 5%), p99 is a pull latency, ` +

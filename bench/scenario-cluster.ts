@@ -17,13 +17,14 @@ import type { ClusterTimings } from './cluster-peers.js';
 export interface ClusterConfig {
   readonly peers: number;
   readonly workers: number;
-  /** Messages published per second, over all peers. */
-  readonly rate: number;
   readonly durationMs: number;
   readonly payloadSize: number;
   readonly timings: ClusterTimings;
-  /** Push fan-outs to measure, one after the other on the same cluster (Fabric's default is 3). */
-  readonly fanouts: readonly number[];
+  /**
+   * What to measure, one after the other on the same cluster: push's fan-out (Fabric's default is
+   * 3) and the messages published per second, over all peers.
+   */
+  readonly runs: ReadonlyArray<{ readonly fanout: number; readonly rate: number }>;
   /** Peers of a worker join one every this many ms. */
   readonly joinSpacingMs: number;
   /** Longest wait for membership to converge, and for the last deliveries. */
@@ -102,7 +103,7 @@ export async function runCluster(config: ClusterConfig): Promise<ClusterRun> {
       dirs: dirsOf(w),
       bootstrap,
       timings: config.timings,
-      fanout: config.fanouts[0],
+      fanout: config.runs[0]?.fanout ?? 3,
       spacingMs: config.joinSpacingMs,
     }));
     // Converged: every peer sees the N-1 others alive, and no connection opened or closed for a second.
@@ -142,9 +143,9 @@ export async function runCluster(config: ClusterConfig): Promise<ClusterRun> {
 
     const out: ClusterResult[] = [];
     let firstId = 0;
-    for (const fanout of config.fanouts) {
+    for (const { fanout, rate } of config.runs) {
       await all('cluster-fanout', () => ({ fanout }));
-      out.push(await measure(all, W, N, config, fanout, convergeSeconds, (firstId += 1_000_000)));
+      out.push(await measure(all, W, N, { ...config, rate }, fanout, convergeSeconds, (firstId += 1_000_000)));
     }
     return { ...run, converged: true, rows: out };
   } finally {
@@ -156,7 +157,7 @@ async function measure(
   all: <T>(cmd: string, args?: (w: number) => unknown) => Promise<T[]>,
   W: number,
   N: number,
-  config: ClusterConfig,
+  config: ClusterConfig & { readonly rate: number },
   fanout: number,
   convergeSeconds: number,
   firstId: number,
@@ -189,7 +190,7 @@ async function measure(
     const { messages, complete, publishMs } = await publishAndWait(all, W, N, config, config.rate, config.durationMs, firstId);
     const elapsedMs = now() - start;
     const cpuUsed = (await cpu()) - cpuBefore;
-    if (profileDir) await all('profile-stop', (w) => ({ file: join(profileDir, `cluster-fanout${fanout}-worker${w}.cpuprofile`) }));
+    if (profileDir) await all('profile-stop', (w) => ({ file: join(profileDir, `cluster-fanout${fanout}-rate${config.rate}-worker${w}.cpuprofile`) }));
     const results = await all<Results>('cluster-results');
     const push = results.flatMap((r) => r.push);
     const pull = results.flatMap((r) => r.pull);
