@@ -167,7 +167,10 @@ export interface Comm {
   readonly presumedDead$: Observable<Buffer>;
   /** Every message dropped, with the reason. Hot; completes on stop. */
   readonly drops$: Observable<DroppedMessage>;
-  /** Every failed handshake, in or out. Hot; completes on stop. */
+  /**
+   * Every failed handshake, in or out; not a dial this side cancelled (the loser of two
+   * simultaneous dials, closeConn or stop while dialing). Hot; completes on stop.
+   */
   readonly handshakeFailures$: Observable<HandshakeFailureEvent>;
   /** Closes the connection(s) to a peer (flushing first); the next send dials again. */
   closeConn(peer: RemotePeer): Promise<void>;
