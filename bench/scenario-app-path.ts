@@ -14,12 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { createComm, gossip, loadPeerDir, type Comm, type RemotePeer } from './rxgossip.js';
+import { gossip, type Comm, type RemotePeer } from './rxgossip.js';
 import type { gossip as pb } from '../lib/proto/messages.js';
-import { encodeEnvelope, openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import { encodeEnvelope, type RawClientStream } from './raw-grpc.js';
+import { startSenderPair } from './sender-pair.js';
 import { rawSend, rxSendPaced } from './pacing.js';
 import { oneWayRun, withCpu } from './scenario-throughput.js';
-import { log, now, summarize, Worker, type Summary } from './support.js';
+import { log, now, summarize, type Summary } from './support.js';
 
 export interface AppPathConfig {
   readonly payloadSize: number;
@@ -47,21 +48,10 @@ export interface AppPathResult {
 const isData = (m: { message: pb.GossipMessage }): boolean => m.message.content === 'dataMsg';
 
 export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> {
-  const worker = new Worker('app-path-receiver');
-  let comm: Comm | undefined;
-  let closeRaw: (() => void) | undefined;
+  const pair = await startSenderPair('app-path-receiver', config.senderDir, config.receiverDir);
+  const { worker, comm, peer, raw } = pair;
   try {
-    const [[remote], rawServer, self, tls] = await Promise.all([
-      worker.request<Array<{ endpoint: string; pkiIdHex: string }>>('rx-start', { dirs: [config.receiverDir] }),
-      worker.request<{ endpoint: string }>('raw-start', { dir: config.receiverDir }),
-      loadPeerDir(config.senderDir),
-      readTlsFiles(config.senderDir),
-    ]);
-    comm = await createComm({ self, listen: '127.0.0.1:0' });
     const c = comm;
-    const peer: RemotePeer = { endpoint: remote!.endpoint, pkiId: Buffer.from(remote!.pkiIdHex, 'hex') };
-    const raw = await openRawStream(rawServer.endpoint, tls);
-    closeRaw = raw.close;
     const data = randomBytes(config.payloadSize);
     let seq = 0;
     const build = (): pb.IGossipMessage => ({ nonce: 1, dataMsg: { payload: { seqNum: ++seq, data } } });
@@ -127,9 +117,7 @@ export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> 
       oneWayRatios: oneWay.rx.map((v, i) => v / oneWay.raw[i]!),
     };
   } finally {
-    closeRaw?.();
-    await comm?.stop();
-    await worker.shutdown();
+    await pair.close();
   }
 }
 

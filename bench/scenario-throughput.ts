@@ -12,9 +12,10 @@
  *   counted the last one.
  */
 import { randomBytes } from 'node:crypto';
-import { createComm, gossip, loadPeerDir, SignedMessage, type Comm, type RemotePeer } from './rxgossip.js';
+import { gossip, SignedMessage, type Comm, type RemotePeer } from './rxgossip.js';
 import type { gossip as pb } from '../lib/proto/messages.js';
-import { openRawStream, readTlsFiles, type RawClientStream } from './raw-grpc.js';
+import type { RawClientStream } from './raw-grpc.js';
+import { startSenderPair } from './sender-pair.js';
 import { rawSend, rxSendPaced } from './pacing.js';
 import { log, now, percentile, summarize, Worker, type Summary } from './support.js';
 
@@ -54,20 +55,9 @@ export interface ThroughputResult {
 const isData = (m: { message: pb.GossipMessage }): boolean => m.message.content === 'dataMsg';
 
 export async function runThroughput(config: ThroughputConfig): Promise<ThroughputResult> {
-  const worker = new Worker('throughput-receiver');
-  let comm: Comm | undefined;
-  let closeRaw: (() => void) | undefined;
+  const pair = await startSenderPair('throughput-receiver', config.senderDir, config.receiverDir);
+  const { worker, comm, peer, raw } = pair;
   try {
-    const [[remote], rawServer, self, tls] = await Promise.all([
-      worker.request<Array<{ endpoint: string; pkiIdHex: string }>>('rx-start', { dirs: [config.receiverDir] }),
-      worker.request<{ endpoint: string }>('raw-start', { dir: config.receiverDir }),
-      loadPeerDir(config.senderDir),
-      readTlsFiles(config.senderDir),
-    ]);
-    comm = await createComm({ self, listen: '127.0.0.1:0' });
-    const peer: RemotePeer = { endpoint: remote!.endpoint, pkiId: Buffer.from(remote!.pkiIdHex, 'hex') };
-    const raw = await openRawStream(rawServer.endpoint, tls);
-    closeRaw = raw.close;
 
     const payloads: PayloadResult[] = [];
     for (const size of config.payloadSizes) {
@@ -138,9 +128,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
     }
     return { payloads };
   } finally {
-    closeRaw?.();
-    await comm?.stop();
-    await worker.shutdown();
+    await pair.close();
   }
 }
 
