@@ -69,3 +69,48 @@ export function rawSend(stream: RawClientStream, next: () => Buffer, durationMs:
     pump();
   });
 }
+
+/**
+ * Echo: keeps `inFlight` requests outstanding for `durationMs`, each answer sending the next one;
+ * resolves with round trips per second. `listen` calls `answered` on each answer and returns how
+ * to stop listening.
+ */
+export function echoLoop(inFlight: number, durationMs: number, sendOne: () => void, listen: (answered: () => void) => () => void): Promise<number> {
+  return new Promise((resolve) => {
+    let done = 0;
+    let outstanding = 0;
+    const start = now();
+    const end = start + durationMs;
+    const stop = listen(() => {
+      done++;
+      outstanding--;
+      if (now() < end) {
+        outstanding++;
+        sendOne();
+      } else if (outstanding === 0) {
+        stop();
+        resolve(done / ((now() - start) / 1000));
+      }
+    });
+    for (; outstanding < inFlight; outstanding++) sendOne();
+  });
+}
+
+/** echoLoop over a comm: `next` builds (or hands back) each request, the data messages received answer. */
+export function rxEcho(
+  comm: Comm,
+  peer: RemotePeer,
+  next: () => SignedMessage | GossipMessageInit,
+  inFlight: number,
+  durationMs: number,
+): Promise<number> {
+  return echoLoop(
+    inFlight,
+    durationMs,
+    () => comm.send(next(), peer),
+    (answered) => {
+      const sub = comm.accept((m) => m.message.content === 'dataMsg').subscribe(answered);
+      return () => sub.unsubscribe();
+    },
+  );
+}

@@ -14,13 +14,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { gossip, type Comm, type RemotePeer } from './rxgossip.js';
+import { gossip } from './rxgossip.js';
 import type { gossip as pb } from '../lib/proto/messages.js';
 import { encodeEnvelope, type RawClientStream } from './raw-grpc.js';
 import { startSenderPair } from './sender-pair.js';
-import { rawSend, rxSendPaced } from './pacing.js';
+import { echoLoop, rawSend, rxEcho, rxSendPaced } from './pacing.js';
 import { oneWayRun, withCpu } from './scenario-throughput.js';
-import { log, now, summarize, type Summary } from './support.js';
+import { log, summarize, type Summary } from './support.js';
 
 export interface AppPathConfig {
   readonly payloadSize: number;
@@ -44,8 +44,6 @@ export interface AppPathResult {
   readonly echoRatios: readonly number[];
   readonly oneWayRatios: readonly number[];
 }
-
-const isData = (m: { message: pb.GossipMessage }): boolean => m.message.content === 'dataMsg';
 
 export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> {
   const pair = await startSenderPair('app-path-receiver', config.senderDir, config.receiverDir);
@@ -121,50 +119,21 @@ export async function runAppPath(config: AppPathConfig): Promise<AppPathResult> 
   }
 }
 
-/** Echo, `inFlight` outstanding: every answer is decoded and a new message is built and sent. */
-function rxEcho(comm: Comm, peer: RemotePeer, build: () => pb.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    let done = 0;
-    let outstanding = 0;
-    const start = now();
-    const end = start + durationMs;
-    const sub = comm.accept(isData).subscribe(() => {
-      done++;
-      outstanding--;
-      if (now() < end) {
-        outstanding++;
-        comm.send(build(), peer);
-      } else if (outstanding === 0) {
-        sub.unsubscribe();
-        resolve(done / ((now() - start) / 1000));
-      }
-    });
-    for (; outstanding < inFlight; outstanding++) comm.send(build(), peer);
-  });
-}
 
 function rawEcho(stream: RawClientStream, build: () => pb.IGossipMessage, inFlight: number, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    let done = 0;
-    let outstanding = 0;
-    const start = now();
-    const end = start + durationMs;
-    const onData = (bytes: Buffer): void => {
-      // What the rxgossip client does with every answer: the Envelope and its GossipMessage.
-      const message = gossip.GossipMessage.decode(gossip.Envelope.decode(bytes).payload);
-      if (message.content !== 'dataMsg') return;
-      done++;
-      outstanding--;
-      if (now() < end) {
-        outstanding++;
-        stream.write(encodeEnvelope(build()));
-      } else if (outstanding === 0) {
-        stream.removeListener('data', onData);
-        resolve(done / ((now() - start) / 1000));
-      }
-    };
-    stream.on('data', onData);
-    for (; outstanding < inFlight; outstanding++) stream.write(encodeEnvelope(build()));
-  });
+  return echoLoop(
+    inFlight,
+    durationMs,
+    () => stream.write(encodeEnvelope(build())),
+    (answered) => {
+      const onData = (bytes: Buffer): void => {
+        // What the rxgossip client does with every answer: the Envelope and its GossipMessage.
+        const message = gossip.GossipMessage.decode(gossip.Envelope.decode(bytes).payload);
+        if (message.content === 'dataMsg') answered();
+      };
+      stream.on('data', onData);
+      return () => stream.removeListener('data', onData);
+    },
+  );
 }
 

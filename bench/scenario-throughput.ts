@@ -16,7 +16,7 @@ import { gossip, SignedMessage, type Comm, type RemotePeer } from './rxgossip.js
 import type { gossip as pb } from '../lib/proto/messages.js';
 import type { RawClientStream } from './raw-grpc.js';
 import { startSenderPair } from './sender-pair.js';
-import { rawSend, rxSendPaced } from './pacing.js';
+import { echoLoop, rawSend, rxEcho, rxSendPaced } from './pacing.js';
 import { log, now, percentile, summarize, Worker, type Summary } from './support.js';
 
 export interface ThroughputConfig {
@@ -75,7 +75,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
 
       // Warm up both paths (connection, JIT) without measuring.
       await worker.request('mode', { mode: 'echo' });
-      await rxEcho(comm, peer, signed, config.inFlight, Math.min(500, config.durationMs));
+      await rxEcho(comm, peer, () => signed, config.inFlight, Math.min(500, config.durationMs));
       await rawEcho(raw.stream, rawBytes, config.inFlight, Math.min(500, config.durationMs));
 
       const echo = { rx: [] as number[], raw: [] as number[] };
@@ -88,7 +88,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
       for (let rep = 0; rep < config.reps; rep++) {
         await worker.request('mode', { mode: 'echo' });
         const c = comm;
-        await withCpu(worker, echo.rx, echoCpu.rx, () => rxEcho(c, peer, signed, config.inFlight, config.durationMs));
+        await withCpu(worker, echo.rx, echoCpu.rx, () => rxEcho(c, peer, () => signed, config.inFlight, config.durationMs));
         await withCpu(worker, echo.raw, echoCpu.raw, () => rawEcho(raw.stream, rawBytes, config.inFlight, config.durationMs));
 
         const rxRtt = await rxRoundTrips(comm, peer, signed, config.rttSamples);
@@ -156,47 +156,17 @@ function totalDrops(comm: Comm): number {
 // ---------------------------------------------------------------------------------------------
 // Echo: `inFlight` messages outstanding; each answer sends the next one. Round trips per second.
 
-function rxEcho(comm: Comm, peer: RemotePeer, signed: SignedMessage, inFlight: number, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    let done = 0;
-    let outstanding = 0;
-    const start = now();
-    const end = start + durationMs;
-    const sub = comm.accept(isData).subscribe(() => {
-      done++;
-      outstanding--;
-      if (now() < end) {
-        outstanding++;
-        comm.send(signed, peer);
-      } else if (outstanding === 0) {
-        sub.unsubscribe();
-        resolve(done / ((now() - start) / 1000));
-      }
-    });
-    for (; outstanding < inFlight; outstanding++) comm.send(signed, peer);
-  });
-}
 
 function rawEcho(stream: RawClientStream, bytes: Buffer, inFlight: number, durationMs: number): Promise<number> {
-  return new Promise((resolve) => {
-    let done = 0;
-    let outstanding = 0;
-    const start = now();
-    const end = start + durationMs;
-    const onData = (): void => {
-      done++;
-      outstanding--;
-      if (now() < end) {
-        outstanding++;
-        stream.write(bytes);
-      } else if (outstanding === 0) {
-        stream.removeListener('data', onData);
-        resolve(done / ((now() - start) / 1000));
-      }
-    };
-    stream.on('data', onData);
-    for (; outstanding < inFlight; outstanding++) stream.write(bytes);
-  });
+  return echoLoop(
+    inFlight,
+    durationMs,
+    () => stream.write(bytes),
+    (answered) => {
+      stream.on('data', answered);
+      return () => stream.removeListener('data', answered);
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
