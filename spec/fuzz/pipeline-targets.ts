@@ -68,6 +68,20 @@ interface Arrival {
 }
 
 /** Decodes a raw arrival as comm does before anything reaches a pipeline (DecodeError if it cannot). */
+/** A target's settle (forget what the fake comm recorded) and stop (the pipeline, then the comm). */
+function lifecycle(comm: FakeComm, pipeline: { stop(): void }): { settle(): void; stop(): void } {
+  return {
+    settle() {
+      comm.sent.length = 0;
+      comm.responded.length = 0;
+    },
+    stop() {
+      pipeline.stop();
+      void comm.stop();
+    },
+  };
+}
+
 function toSigned(message: GossipMessageInit | Buffer): SignedMessage {
   return Buffer.isBuffer(message) ? SignedMessage.fromBytes(message).decode() : SignedMessage.create(message);
 }
@@ -114,14 +128,7 @@ function membership(m: FuzzMaterial): InProcessTarget<Arrival> {
         if (!trusted.has(key)) throw new Error(`membership admitted ${key}, which no trusted identity signed for`);
       }
     },
-    settle() {
-      comm.sent.length = 0;
-      comm.responded.length = 0;
-    },
-    stop() {
-      pipeline.stop();
-      void comm.stop();
-    },
+    ...lifecycle(comm, pipeline),
   };
 }
 
@@ -207,14 +214,7 @@ function pull(m: FuzzMaterial): InProcessTarget<PullCase> {
     check() {
       if (store.size > store.capacity) throw new Error(`the store holds ${store.size} > ${store.capacity}`);
     },
-    settle() {
-      comm.sent.length = 0;
-      comm.responded.length = 0;
-    },
-    stop() {
-      pipeline.stop();
-      void comm.stop();
-    },
+    ...lifecycle(comm, pipeline),
   };
 }
 
@@ -238,14 +238,7 @@ function push(m: FuzzMaterial): InProcessTarget<Arrival> {
     check() {
       if (pipeline.store.size > pipeline.store.capacity) throw new Error('push store over capacity');
     },
-    settle() {
-      comm.sent.length = 0;
-      comm.responded.length = 0;
-    },
-    stop() {
-      pipeline.stop();
-      void comm.stop();
-    },
+    ...lifecycle(comm, pipeline),
   };
 }
 
@@ -508,9 +501,6 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
         'PeerIdentity refused': p.invalid,
       };
     },
-    stop() {
-      pipeline.stop();
-      void comm.stop();
-    },
+    stop: lifecycle(comm, pipeline).stop,
   };
 }
