@@ -18,6 +18,7 @@ import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './op
 import { QUEUED, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import { ReceivedMessage } from './received-message.js';
 import { ackKey, AggregatedSendResult, randomNonce, type AckOutcome } from './send-with-ack.js';
+import { widenReceiveWindow } from './flow-control-window.js';
 import { GossipServer } from './server.js';
 import { serverCredentials } from './tls-credentials.js';
 import { tlsDialSettings } from './dial-credentials.js';
@@ -245,6 +246,7 @@ class CommImpl implements Comm {
       maxSendMsgSize: options.maxSendMsgSize,
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+      flowControlWindow: options.flowControlWindow,
     });
     this.hooks = {
       bufferSize: options.sendBufferSize,
@@ -570,6 +572,7 @@ class CommImpl implements Comm {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'comm is stopping' });
       return;
     }
+    widenReceiveWindow(call, this.options.flowControlWindow);
     const conn = new Connection('inbound', call.getPeer(), this.hooks);
     this.wire(conn);
     const check = (first: Buffer): HandshakeOutcome => this.check(first, call, conn.endpoint, undefined, true);

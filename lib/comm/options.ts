@@ -66,6 +66,15 @@ export interface CommOptions {
   readonly maxRecvMsgSize?: number;
   /** Largest message sent, in bytes (core.yaml peer.gossip.maxSendMsgSize). */
   readonly maxSendMsgSize?: number;
+  /**
+   * HTTP/2 flow-control window, in bytes, that this side grants a peer per stream and per
+   * connection, both on connections it dials and on those it accepts: how much the peer may
+   * send before waiting for this side to read. Default 1 MiB. HTTP/2 and node start at 64 KiB,
+   * which keeps a fast sender of small messages waiting a round trip every 60 or so (grpc-go,
+   * under Fabric, grows its own window up to 16 MiB as it measures the link). 65535 keeps
+   * HTTP/2's default.
+   */
+  readonly flowControlWindow?: number;
   /** Client keepalive ping interval (core.yaml peer.keepalive.client.interval). */
   readonly keepaliveTimeMs?: number;
   /** Client keepalive timeout (core.yaml peer.keepalive.client.timeout). */
@@ -96,6 +105,7 @@ export const DEFAULTS = {
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,
   closeTimeoutMs: 5_000,
+  flowControlWindow: 1024 * 1024,
 } as const;
 
 /** CommOptions with every default filled in. */
@@ -114,6 +124,7 @@ export type ResolvedCommOptions = Required<
     | 'keepaliveTimeoutMs'
     | 'duplicateGraceMs'
     | 'closeTimeoutMs'
+    | 'flowControlWindow'
     | 'tls'
   >
 > &
@@ -135,6 +146,7 @@ export function resolveOptions(options: CommOptions): ResolvedCommOptions {
     keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULTS.keepaliveTimeoutMs,
     duplicateGraceMs: options.duplicateGraceMs ?? 2 * connTimeoutMs,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    flowControlWindow: options.flowControlWindow ?? DEFAULTS.flowControlWindow,
     tls: options.tls ?? true,
   };
   if (resolved.tls && !options.self.tls) {
@@ -144,5 +156,9 @@ export function resolveOptions(options: CommOptions): ResolvedCommOptions {
     throw new TypeError('createComm takes listen (host:port) or server (an existing grpc-js Server), not both');
   }
   if (resolved.sendBufferSize < 1) throw new RangeError('sendBufferSize must be at least 1');
+  const window = resolved.flowControlWindow;
+  if (!Number.isInteger(window) || window < 65_535 || window > 2 ** 31 - 1) {
+    throw new RangeError('flowControlWindow must be an integer from 65535 to 2^31 - 1 bytes');
+  }
   return resolved;
 }

@@ -1,0 +1,51 @@
+import type { ServerGossipStream } from '../wire/service.js';
+import { findHttp2Stream } from './frame-sink.js';
+
+/** HTTP/2's initial window (RFC 9113), what node grants unless told otherwise. */
+export const HTTP2_DEFAULT_WINDOW = 65_535;
+
+/** The part of a node Http2Session this needs. */
+interface WindowedSession {
+  readonly destroyed: boolean;
+  settings(settings: { initialWindowSize: number }): void;
+  setLocalWindowSize(size: number): void;
+}
+
+/** Sessions whose window was widened already (a session carries the Ping and the stream). */
+const widened = new WeakSet<object>();
+
+/**
+ * Grants the peer of an accepted stream a receive window of `bytes`, per stream and for the
+ * connection, once per HTTP/2 session.
+ *
+ * Why: node grants 64 KiB, about 60 messages of 1 KiB, and returns window only as its event loop
+ * reads. A sender that keeps the pipe full then waits a round trip every 64 KiB while the receiver
+ * catches up, and both sides sit idle about a quarter of the time (bench section 4). grpc-go,
+ * which Fabric peers run, starts at 64 KiB too but grows its window up to 16 MiB from the
+ * bandwidth-delay product it measures; grpc-js does neither on the server side, and offers no
+ * server option for it, hence this, on the session under the first gossip stream. (The dialing
+ * side passes grpc-js's `grpc-node.flow_control_window`, see Dialer.)
+ *
+ * The window is credit, not memory: received data is handed to JavaScript as it arrives, so a
+ * wider window reserves nothing per connection.
+ */
+export function widenReceiveWindow(call: ServerGossipStream, bytes: number): void {
+  if (bytes <= HTTP2_DEFAULT_WINDOW) return;
+  const session = sessionOf(call);
+  if (session === undefined || widened.has(session) || session.destroyed) return;
+  widened.add(session);
+  try {
+    // Streams opened before this SETTINGS is acknowledged grow by the difference (RFC 9113 6.9.2).
+    session.settings({ initialWindowSize: bytes });
+    session.setLocalWindowSize(bytes);
+  } catch {
+    // A session closing meanwhile: its window no longer matters.
+  }
+}
+
+function sessionOf(call: ServerGossipStream): WindowedSession | undefined {
+  const session = (findHttp2Stream(call)?.http2 as { session?: unknown } | undefined)?.session;
+  if (typeof session !== 'object' || session === null) return undefined;
+  const s = session as Partial<WindowedSession>;
+  return typeof s.settings === 'function' && typeof s.setLocalWindowSize === 'function' ? (session as WindowedSession) : undefined;
+}
