@@ -16,6 +16,7 @@
  *   reset                                     zero the counter
  *   stats                                     the push's stats (or undefined)
  *   cpu                                       process.cpuUsage()
+ *   loop                                      performance.eventLoopUtilization() (cumulative)
  *   exit                                      stop everything and exit
  */
 import { of, type Subscription } from 'rxjs';
@@ -103,6 +104,8 @@ async function handle(req: Request): Promise<unknown> {
       return push?.stats();
     case 'cpu':
       return process.cpuUsage();
+    case 'loop':
+      return performance.eventLoopUtilization();
     case 'exit':
       setImmediate(() => void shutdown());
       return true;

@@ -21,6 +21,7 @@
  * µs per message, and how busy each process was (CPU time / wall time; 1.0 = one full core).
  */
 import { randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { firstValueFrom, of, take, type Subscription } from 'rxjs';
 import { createComm, createPush, loadPeerDir, SignedMessage, type Comm, type Push, type RemotePeer } from './rxgossip.js';
@@ -45,6 +46,12 @@ export interface CpuRow {
   readonly receiverUs: Summary;
   readonly senderBusy: Summary;
   readonly receiverBusy: Summary;
+  /**
+   * Event-loop utilization of each main thread (the share of wall time it was not waiting for
+   * I/O): near 1 on the side that bounds the rate; both well below 1 means a stall between them.
+   */
+  readonly senderLoop: Summary;
+  readonly receiverLoop: Summary;
 }
 
 export interface PushResult {
@@ -230,9 +237,11 @@ interface CpuSamples {
   receiverUs: number[];
   senderBusy: number[];
   receiverBusy: number[];
+  senderLoop: number[];
+  receiverLoop: number[];
 }
 
-const newCpu = (): CpuSamples => ({ senderUs: [], receiverUs: [], senderBusy: [], receiverBusy: [] });
+const newCpu = (): CpuSamples => ({ senderUs: [], receiverUs: [], senderBusy: [], receiverBusy: [], senderLoop: [], receiverLoop: [] });
 
 function summarizeCpu(s: CpuSamples): CpuRow {
   return {
@@ -240,6 +249,8 @@ function summarizeCpu(s: CpuSamples): CpuRow {
     receiverUs: summarize(s.receiverUs),
     senderBusy: summarize(s.senderBusy),
     receiverBusy: summarize(s.receiverBusy),
+    senderLoop: summarize(s.senderLoop),
+    receiverLoop: summarize(s.receiverLoop),
   };
 }
 
@@ -250,12 +261,17 @@ function summarizeCpu(s: CpuSamples): CpuRow {
 async function measure(child: Worker, cpu: CpuSamples, send: () => Promise<number>): Promise<number> {
   await child.request('reset');
   const childBefore = await child.request<NodeJS.CpuUsage>('cpu');
+  const childLoopBefore = await child.request<EventLoopUtilization>('loop');
+  const ownLoop = performance.eventLoopUtilization();
   const own = process.cpuUsage();
   const start = now();
   const sent = await send();
   await child.request('expect', { count: sent });
   const wallUs = (now() - start) * 1000;
   const ownUsed = process.cpuUsage(own);
+  const senderLoop = performance.eventLoopUtilization(ownLoop).utilization;
+  const childLoopAfter = await child.request<EventLoopUtilization>('loop');
+  const receiverLoop = performance.eventLoopUtilization(childLoopAfter, childLoopBefore).utilization;
   const childAfter = await child.request<NodeJS.CpuUsage>('cpu');
   const senderUs = ownUsed.user + ownUsed.system;
   const receiverUs = childAfter.user + childAfter.system - childBefore.user - childBefore.system;
@@ -263,6 +279,8 @@ async function measure(child: Worker, cpu: CpuSamples, send: () => Promise<numbe
   cpu.receiverUs.push(receiverUs / sent);
   cpu.senderBusy.push(senderUs / wallUs);
   cpu.receiverBusy.push(receiverUs / wallUs);
+  cpu.senderLoop.push(senderLoop);
+  cpu.receiverLoop.push(receiverLoop);
   return sent / (wallUs / 1e6);
 }
 
@@ -342,6 +360,8 @@ export function pushSection(r: PushResult, reps: number, durationMs: number, loa
     fmtSummary(c.receiverUs),
     fmtBusy(c.senderBusy),
     fmtBusy(c.receiverBusy),
+    fmtBusy(c.senderLoop),
+    fmtBusy(c.receiverLoop),
   ];
   return [
     `## Push (${r.payloadSize} B payload, two processes, mutual TLS, fanout 1)`,
@@ -360,17 +380,18 @@ export function pushSection(r: PushResult, reps: number, durationMs: number, loa
       [false, true],
     ),
     '',
-    'CPU per message (µs) and how busy each process was (CPU time / wall time, 1.00 = one core):',
+    'CPU per message (µs), how busy each process was (CPU time / wall time of all its threads, 1.00 = one core) ' +
+      "and how busy its main thread's event loop was (1.00: never waiting; the side near 1.00 bounds the rate):",
     '',
     markdownTable(
-      ['Run', 'Sender µs/msg', 'Receiver µs/msg', 'Sender busy', 'Receiver busy'],
+      ['Run', 'Sender µs/msg', 'Receiver µs/msg', 'Sender busy', 'Receiver busy', 'Sender loop', 'Receiver loop'],
       [
         cpuRow('comm send()', r.cpu.commSend),
         cpuRow('push unsigned', r.cpu.pushUnsigned),
         cpuRow('push signed + verified', r.cpu.pushSigned),
         cpuRow('push signed + verified (threadpool)', r.cpu.pushSignedThreadpool),
       ],
-      [false, true, true, true, true],
+      [false, true, true, true, true, true, true],
     ),
     '',
     ...cpuEstimates(r),
