@@ -242,3 +242,94 @@ describe('the reader path against OpenSSL, on generated leaves (property)', () =
     for (const [what, n] of Object.entries(seen)) assert.ok(n > 0, `${what}: ${JSON.stringify(seen)}`);
   });
 });
+
+describe('the reader on corrupted certificates, against OpenSSL (property)', () => {
+  // Real certificates (the vectors' CA and peers) with bytes flipped, inserted, removed or cut
+  // off: the reader must never throw, and whatever it does read must be what OpenSSL reads from
+  // the same bytes, and lead the MSP to OpenSSL's decision. A parser that read a different key,
+  // name, validity or CA flag than OpenSSL would be a way around MSP validation.
+  const originals = [orgCa.raw, ...ORG_PEERS.map((dir) => new X509Certificate(signCert(dir)).raw)];
+  const manager = new MspManager([{ mspid: 'Org1MSP', rootCerts: [vector(ORG_CA_PEM)] }]);
+  const mutation = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('add' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+    fc.record({ kind: fc.constant('length' as const), at: fc.nat(), value: fc.constantFrom(-1, 1, 0x80) }),
+    fc.record({ kind: fc.constant('remove' as const), at: fc.nat(), value: fc.constant(0) }),
+    fc.record({ kind: fc.constant('cut' as const), at: fc.nat(), value: fc.constant(0) }),
+  );
+
+  function attempt(f: () => string): string {
+    try {
+      return f();
+    } catch {
+      return 'does not decode';
+    }
+  }
+
+  function mutate(bytes: Buffer, m: { kind: string; at: number; value: number }): Buffer {
+    const out = Buffer.from(bytes);
+    const at = m.at % out.length;
+    switch (m.kind) {
+      case 'set':
+        out[at] = m.value;
+        return out;
+      case 'add':
+        return Buffer.concat([out.subarray(0, at), Buffer.from([m.value]), out.subarray(at)]);
+      case 'length':
+        // Aimed at length bytes: the byte after a tag-like byte.
+        out[at] = (out[at]! + m.value) & 0xff;
+        return out;
+      case 'remove':
+        return Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]);
+      default:
+        return out.subarray(0, at);
+    }
+  }
+
+  it('reads nothing OpenSSL reads otherwise, and the MSP decides as OpenSSL does', () => {
+    const seen = { declined: 0, read: 0, opensslRefusesToParse: 0 };
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: originals.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 3 }), (which, mutations) => {
+        const bytes = mutations.reduce(mutate, originals[which]!);
+        const cert = readDerCertificate(bytes); // must not throw
+        let x509: X509Certificate | undefined;
+        try {
+          x509 = new X509Certificate(bytes);
+        } catch {
+          seen.opensslRefusesToParse++;
+        }
+        if (!cert) {
+          seen.declined++;
+          return;
+        }
+        seen.read++;
+        assert.ok(x509, 'the reader read a certificate OpenSSL cannot parse');
+        // A point off the curve: neither decodes it (the MSP then refuses through OpenSSL).
+        const ours = attempt(() => keyOf(cert).toString('hex'));
+        const theirs = attempt(() => x509.publicKey.export({ type: 'spki', format: 'der' }).toString('hex'));
+        assert.equal(ours, theirs, 'same public key');
+        assert.equal(cert.notBefore, Date.parse(x509.validFrom));
+        assert.equal(cert.notAfter, Date.parse(x509.validTo));
+        assert.equal(cert.isCa, x509.ca);
+        assert.ok(cert.subject.equals(subjectOf(x509.raw)), 'same subject');
+        const signedByCa = verify(cert.signatureHash, cert.tbs, { key: orgCa.publicKey, dsaEncoding: 'der' }, cert.signature);
+        assert.equal(signedByCa, x509.verify(orgCa.publicKey), 'same signature check');
+        const t = VALID_AT.getTime();
+        const openssl =
+          !x509.ca && x509.checkIssued(orgCa) && x509.verify(orgCa.publicKey) && t >= Date.parse(x509.validFrom) && t <= Date.parse(x509.validTo);
+        let accepted: boolean;
+        try {
+          manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT);
+          accepted = true;
+        } catch (err: unknown) {
+          assert.ok(err instanceof IdentityError, `a typed refusal: ${String(err)}`);
+          accepted = false;
+        }
+        assert.equal(accepted, openssl, `MSP ${accepted ? 'accepted' : 'refused'}, OpenSSL ${openssl ? 'accepts' : 'refuses'}`);
+      }),
+      { numRuns: 3000 },
+    );
+    // Mutations the reader still reads (e.g. in the signature) and ones it declines both occurred.
+    assert.ok(seen.read > 0 && seen.declined > 0, JSON.stringify(seen));
+  });
+});
