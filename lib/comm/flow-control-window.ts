@@ -27,7 +27,8 @@ const widened = new WeakSet<object>();
  * side passes grpc-js's `grpc-node.flow_control_window`, see Dialer.)
  *
  * The window is credit, not memory: received data is handed to JavaScript as it arrives, so a
- * wider window reserves nothing per connection.
+ * wider window reserves nothing per connection. The session is found as FrameSink finds the
+ * stream; on a call of another shape (a server with interceptors) the window stays node's.
  */
 export function widenReceiveWindow(call: ServerGossipStream, bytes: number): void {
   if (bytes <= HTTP2_DEFAULT_WINDOW) return;
