@@ -20,7 +20,8 @@ const widened = new WeakSet<object>();
  *
  * Why: node grants 64 KiB, about 60 messages of 1 KiB, and returns window only as its event loop
  * reads. A sender that keeps the pipe full then waits a round trip every 64 KiB while the receiver
- * catches up, and both sides sit idle about a quarter of the time (bench section 4). grpc-go,
+ * catches up, and both sides sat idle about a quarter of the time (bench
+ * "Push" section, loop columns). grpc-go,
  * which Fabric peers run, starts at 64 KiB too but grows its window up to 16 MiB from the
  * bandwidth-delay product it measures; grpc-js does neither on the server side, and offers no
  * server option for it, hence this, on the session under the first gossip stream. (The dialing
