@@ -20,12 +20,11 @@ const widened = new WeakSet<object>();
  *
  * Why: node grants 64 KiB, about 60 messages of 1 KiB, and returns window only as its event loop
  * reads. A sender that keeps the pipe full then waits a round trip every 64 KiB while the receiver
- * catches up, and both sides sat idle about a quarter of the time (bench
- * "Push" section, loop columns). grpc-go,
- * which Fabric peers run, starts at 64 KiB too but grows its window up to 16 MiB from the
- * bandwidth-delay product it measures; grpc-js does neither on the server side, and offers no
- * server option for it, hence this, on the session under the first gossip stream. (The dialing
- * side passes grpc-js's `grpc-node.flow_control_window`, see Dialer.)
+ * catches up: both sides sat idle about a quarter of the time (bench, "Push" section, loop
+ * columns). grpc-go, which Fabric peers run, starts at 64 KiB too but grows its window up to
+ * 16 MiB from the bandwidth-delay product it measures; grpc-js does neither on the server side,
+ * and has no server option for it, hence this, on the session under the first gossip stream. (The
+ * dialing side passes grpc-js's `grpc-node.flow_control_window`, see Dialer.)
  *
  * The window is credit, not memory: received data is handed to JavaScript as it arrives, so a
  * wider window reserves nothing per connection. The session is found as FrameSink finds the
