@@ -12,6 +12,7 @@ import type { ConnectionInfo, RemotePeer } from './connection-info.js';
 import { ConnectionStore } from './connection-store.js';
 import { Demux } from './demux.js';
 import { Dialer } from './dialer.js';
+import { peerCertificate } from './peer-certificate.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
@@ -621,7 +622,11 @@ class CommImpl implements Comm {
     serverSide: boolean,
   ): HandshakeOutcome {
     const tls = this.options.tls;
-    const tlsCertificate = tls ? stream.getAuthContext()?.sslPeerCertificate?.raw : undefined;
+    const tlsCertificate = !tls
+      ? undefined
+      : serverSide
+        ? peerCertificate(stream as ServerGossipStream)
+        : stream.getAuthContext()?.sslPeerCertificate?.raw;
     const remote = checkConnEstablish(first, {
       mapper: this.mapper,
       tls,

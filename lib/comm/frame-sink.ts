@@ -144,7 +144,7 @@ export function writeFirstFramed(call: ServerGossipStream, bytes: Buffer): void 
  * `stream.call.stream` of the base call. Only the links grpc-js uses for calls without
  * interceptors are followed (an intercepting call links through `nextCall`, never followed).
  */
-function findHttp2Stream(call: GossipStream): { http2: Http2Writable; headersSent: () => boolean } | undefined {
+export function findHttp2Stream(call: GossipStream): { http2: Http2Writable; headersSent: () => boolean } | undefined {
   let node: unknown = (call as unknown as { call?: unknown }).call;
   for (let depth = 0; depth < 8 && isObject(node); depth++) {
     if (isHttp2Writable(node.http2Stream)) return { http2: node.http2Stream, headersSent: () => true };

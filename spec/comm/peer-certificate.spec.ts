@@ -1,0 +1,60 @@
+// peerCertificate on real grpc-js calls over mutual TLS: the same DER that grpc-js's auth
+// context shows on the serving side, and none for a client certificate our TLS CAs did not issue (as
+// grpc-js: the gossip handshake then refuses that client with a reason it can read).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { peerCertificate } from '../../lib/comm/peer-certificate.js';
+import { GossipServer } from '../../lib/comm/server.js';
+import { serverCredentials } from '../../lib/comm/tls-credentials.js';
+import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
+import { fixturePeer, rawClient } from '../helpers/peers.js';
+
+describe('peerCertificate', () => {
+  let server: GossipServer;
+  const calls: ServerGossipStream[] = [];
+  const clients: GossipClient[] = [];
+
+  before(async () => {
+    const self = await fixturePeer('peer0');
+    server = await GossipServer.listen(
+      '127.0.0.1:0',
+      { credentials: serverCredentials(self.tls.cert, self.tls.key, self.tlsRootCerts), maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 },
+      (call) => {
+        call.on('error', () => undefined);
+        calls.push(call);
+      },
+    );
+  });
+  after(async () => {
+    for (const client of clients) client.close();
+    await server.close(100);
+  });
+
+  async function open(name: string): Promise<{ client: ReturnType<GossipClient['GossipStream']>; call: ServerGossipStream }> {
+    const client = await rawClient(`localhost:${server.port}`, name);
+    clients.push(client);
+    const seen = calls.length;
+    const stream = client.GossipStream();
+    stream.on('error', () => undefined);
+    stream.write(Buffer.from('hello'));
+    while (calls.length === seen) await new Promise((r) => setTimeout(r, 5));
+    const call = calls[calls.length - 1]!;
+    await new Promise((r) => call.once('data', r));
+    return { client: stream, call };
+  }
+
+  it('is the DER of the certificate the client presented, as grpc-js shows it', async () => {
+    const { call } = await open('peer1');
+    const serverSide = peerCertificate(call);
+    assert.ok(serverSide, 'no client certificate seen by the server');
+    assert.deepEqual(serverSide, call.getAuthContext().sslPeerCertificate?.raw);
+    assert.deepEqual(serverSide, new X509Certificate((await fixturePeer('peer1')).tls.cert).raw);
+  });
+
+  it('is undefined for a client certificate not issued by our TLS CAs', async () => {
+    const { call } = await open('rogue/peer0');
+    assert.equal(call.getAuthContext().sslPeerCertificate, undefined);
+    assert.equal(peerCertificate(call), undefined);
+  });
+});
