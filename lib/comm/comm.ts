@@ -246,6 +246,7 @@ class CommImpl implements Comm {
       maxSendMsgSize: options.maxSendMsgSize,
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+      channelz: options.channelz === true,
     });
     this.hooks = {
       bufferSize: options.sendBufferSize,
@@ -310,7 +311,12 @@ class CommImpl implements Comm {
     const listen = this.options.listen;
     this.server = await GossipServer.listen(
       listen,
-      { credentials, maxRecvMsgSize: this.options.maxRecvMsgSize, maxSendMsgSize: this.options.maxSendMsgSize },
+      {
+        credentials,
+        maxRecvMsgSize: this.options.maxRecvMsgSize,
+        maxSendMsgSize: this.options.maxSendMsgSize,
+        channelz: this.options.channelz === true,
+      },
       onStream,
     );
     this.boundEndpoint = `${hostOf(listen)}:${this.server.port}`;

@@ -13,6 +13,8 @@ export interface DialerOptions {
   readonly maxSendMsgSize: number;
   readonly keepaliveTimeMs: number;
   readonly keepaliveTimeoutMs: number;
+  /** Whether grpc-js's channelz tracks our channels (CommOptions.channelz); default false. */
+  readonly channelz?: boolean;
 }
 
 /** An open channel to a remote peer. `close()` releases it (and its socket). */
@@ -84,6 +86,7 @@ export class Dialer {
       // Gossip connections are long-lived; grpc-js must not idle them away.
       'grpc.client_idle_timeout_ms': 2 ** 31 - 1,
       'grpc.enable_retries': 0,
+      ...(o.channelz ? {} : { 'grpc.enable_channelz': 0 }),
     };
   }
 
