@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConnectError, TimeoutError } from '../errors.js';
 import { DialCredentials, describeTlsFailure, type TlsDialSettings } from './dial-credentials.js';
@@ -39,7 +40,7 @@ export class Dialer {
   async dial(endpoint: string): Promise<Dialed> {
     const { host, port } = hostPortOf(endpoint);
     const credentials = new DialCredentials(host, port, this.options.tls);
-    const client = new GossipClientConstructor(endpoint, credentials, this.channelOptions());
+    const client = new GossipClientConstructor(channelTarget(endpoint, host, port), credentials, this.channelOptions());
     this.clients.add(client);
     const close = (): void => {
       if (this.clients.delete(client)) client.close();
@@ -158,6 +159,24 @@ export class Dialer {
         }
       });
     });
+  }
+}
+
+/**
+ * The grpc-js target for an endpoint: an IP address through grpc-js's IP resolver (ipv4:/ipv6:),
+ * a host name as it is (DNS). grpc-js resolves a bare "127.0.0.1:7051" through its DNS resolver,
+ * which sets up a c-ares channel per grpc-js channel, that is per connection here, only to find
+ * that the host is already an address: a cost on every dial (and :authority is the same).
+ */
+function channelTarget(endpoint: string, host: string, port: number): string {
+  if (port === 0) return endpoint;
+  switch (isIP(host)) {
+    case 4:
+      return `ipv4:${host}:${port}`;
+    case 6:
+      return `ipv6:[${host}]:${port}`;
+    default:
+      return endpoint;
   }
 }
 

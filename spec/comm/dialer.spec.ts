@@ -98,6 +98,27 @@ describe('dialing', () => {
     await got;
     assert.deepEqual(warnings, []);
   });
+
+  it('reaches peers by IPv4 address, IPv6 address and host name (IP addresses skip DNS)', async () => {
+    // ::1 is not in the fixture certificates: the server name is overridden for TLS.
+    const [v6, dialer] = await Promise.all([
+      startPeer('peer2', { listen: '[::1]:0' }),
+      startPeer('peer3', { tlsServerNameOverride: 'localhost' }),
+    ]);
+    try {
+      const port = (comm: Comm): string => comm.endpoint.slice(comm.endpoint.lastIndexOf(':') + 1);
+      for (const [endpoint, comm] of [
+        [a.endpoint, a],
+        [`[::1]:${port(v6)}`, v6],
+        [`localhost:${port(b)}`, b],
+      ] as const) {
+        const info = await dialer.connect({ endpoint, pkiId: comm.getPKIid() });
+        assert.ok(info.pkiId.equals(comm.getPKIid()), `reached someone else at ${endpoint}`);
+      }
+    } finally {
+      await Promise.all([v6.stop(), dialer.stop()]);
+    }
+  });
 });
 
 describe('a server that refuses our client certificate', () => {
