@@ -586,7 +586,10 @@ class CommImpl implements Comm {
           void conn.close();
           return;
         }
-        this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
+        // Without a logger, no record (hex string, object) is built per connection.
+        if (this.logger !== silentLogger) {
+          this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
+        }
         this.store.register(conn);
       },
       (err: unknown) => {
@@ -609,7 +612,9 @@ class CommImpl implements Comm {
       const stream = dialed.openStream();
       const check = (first: Buffer): HandshakeOutcome => this.check(first, stream, peer.endpoint, peer.pkiId, false);
       const outcome = await conn.handshake(stream, probe ? this.ownProbe : this.ownConn, check, this.options.connTimeoutMs);
-      this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
+      if (this.logger !== silentLogger) {
+        this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
+      }
       return outcome;
     } catch (err: unknown) {
       if (conn.state !== ConnectionState.Closed) conn.abort(err instanceof Error ? err : new Error(String(err)));
