@@ -633,7 +633,7 @@ class CommImpl implements Comm {
     serverSide: boolean,
   ): HandshakeOutcome {
     const tls = this.options.tls;
-    const presented = !tls
+    const tlsCertificate = !tls
       ? undefined
       : serverSide
         ? peerCertificate(stream as ServerGossipStream)
@@ -641,7 +641,7 @@ class CommImpl implements Comm {
     const remote = checkConnEstablish(first, {
       mapper: this.mapper,
       tls,
-      ...(presented ? { remoteCertificate: presented } : {}),
+      ...(tlsCertificate ? { remoteCertificate: tlsCertificate } : {}),
       // On our own server grpc-js shows only client certificates OpenSSL verified against our TLS
       // CAs; on a server the caller owns, its CAs were used, so ours are checked here.
       ...(serverSide && this.options.server ? { tlsRootCerts: this.tlsRoots } : {}),
@@ -653,7 +653,7 @@ class CommImpl implements Comm {
         pkiId: remote.pkiId,
         identity: remote.identity,
         endpoint,
-        auth: authOf(remote.signedData, remote.signature, presented),
+        auth: { signedData: remote.signedData, signature: remote.signature, ...(tlsCertificate ? { tlsCertificate } : {}) },
       },
     };
   }
@@ -714,22 +714,6 @@ class CommImpl implements Comm {
     this.options.metrics?.messageDropped(reason);
     if (this.drops.observed) this.drops.next({ reason, endpoint, size, ...(pkiId ? { pkiId } : {}) });
   }
-}
-
-/**
- * ConnectionInfo.auth. A certificate held as an X509Certificate (see peerCertificate) shows its
- * DER only when asked: nothing reads it on the hot path, and each connection would keep a copy.
- */
-function authOf(signedData: Uint8Array, signature: Uint8Array, presented: X509Certificate | Buffer | undefined): ConnectionInfo['auth'] {
-  if (presented === undefined) return { signedData, signature };
-  if (Buffer.isBuffer(presented)) return { signedData, signature, tlsCertificate: presented };
-  return {
-    signedData,
-    signature,
-    get tlsCertificate(): Buffer {
-      return presented.raw;
-    },
-  };
 }
 
 function defaultMapper(options: ResolvedCommOptions): IdentityMapper {

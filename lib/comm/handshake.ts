@@ -34,8 +34,8 @@ export interface HandshakeContext {
   readonly mapper: IdentityMapper;
   /** TLS is on: the binding of `tls_cert_hash` to the presented certificate is checked. */
   readonly tls: boolean;
-  /** The TLS certificate the remote presented on this stream (DER, or as OpenSSL read it), if any. */
-  readonly remoteCertificate?: Buffer | X509Certificate;
+  /** DER of the TLS certificate the remote presented on this stream, if any. */
+  readonly remoteCertificate?: Buffer;
   /**
    * TLS CAs the remote's certificate must chain to. The server asks for client certificates
    * without letting TLS refuse them (as Fabric), so that a refusal reaches the client as a
@@ -180,7 +180,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 
 function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {
   const cert = ctx.remoteCertificate;
-  if (!cert || (Buffer.isBuffer(cert) && cert.length === 0)) {
+  if (!cert || cert.length === 0) {
     // grpc-js shows a server only certificates that chain to its TLS CAs: an untrusted one
     // reads as none.
     throw new HandshakeError(
@@ -191,7 +191,7 @@ function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {
   if (ctx.tlsRootCerts && ctx.tlsRootCerts.length > 0 && !chainsTo(cert, ctx.tlsRootCerts)) {
     throw new HandshakeError('tls-binding', 'TLS certificate is not issued by a trusted TLS CA');
   }
-  const actual = Buffer.isBuffer(cert) ? certificateHash(cert) : fingerprintHash(cert);
+  const actual = certificateHash(cert);
   if (!actual.equals(Buffer.from(claimed))) {
     throw new HandshakeError(
       'tls-binding',
@@ -200,18 +200,10 @@ function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {
   }
 }
 
-/**
- * SHA-256 of the certificate's DER, from OpenSSL's fingerprint: the same value as certificateHash
- * without making the X509Certificate hold a copy of its DER for the connection's life.
- */
-function fingerprintHash(cert: X509Certificate): Buffer {
-  return Buffer.from(cert.fingerprint256.replaceAll(':', ''), 'hex');
-}
-
-function chainsTo(cert: Buffer | X509Certificate, roots: readonly X509Certificate[]): boolean {
+function chainsTo(der: Buffer, roots: readonly X509Certificate[]): boolean {
   let leaf: X509Certificate;
   try {
-    leaf = Buffer.isBuffer(cert) ? new X509Certificate(cert) : cert;
+    leaf = new X509Certificate(der);
   } catch {
     return false;
   }

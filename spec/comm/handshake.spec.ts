@@ -98,26 +98,6 @@ describe('Fabric handshake vectors', () => {
     assert.equal(remote.pkiId.toString('hex'), peer1.pkiId.toString('hex'));
   });
 
-  it('binds TLS the same way to a certificate as OpenSSL read it (X509Certificate) as to its DER', () => {
-    const bytes = buildConnEstablish(peer1, peer1.tls.certHash, false);
-    const remote = checkConnEstablish(bytes, { mapper: mapper(), tls: true, remoteCertificate: new X509Certificate(peer1.tls.cert) });
-    assert.equal(remote.pkiId.toString('hex'), peer1.pkiId.toString('hex'));
-    assert.throws(
-      () => checkConnEstablish(bytes, { mapper: mapper(), tls: true, remoteCertificate: new X509Certificate(peer2.tls.cert) }),
-      (err: unknown) => err instanceof HandshakeError && err.reason === 'tls-binding',
-    );
-    assert.throws(
-      () =>
-        checkConnEstablish(bytes, {
-          mapper: mapper(),
-          tls: true,
-          remoteCertificate: new X509Certificate(peer1.tls.cert),
-          tlsRootCerts: [new X509Certificate(rogue.tlsRootCerts[0]!)],
-        }),
-      (err: unknown) => err instanceof HandshakeError && err.reason === 'tls-binding',
-    );
-  });
-
   it('a probe ConnEstablish carries probe = true', () => {
     const remote = checkConnEstablish(buildConnEstablish(peer1, peer1.tls.certHash, true), {
       mapper: mapper(),
