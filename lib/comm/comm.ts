@@ -12,7 +12,7 @@ import type { ConnectionInfo, RemotePeer } from './connection-info.js';
 import { ConnectionStore } from './connection-store.js';
 import { Demux } from './demux.js';
 import { Dialer } from './dialer.js';
-import { peerCertificate } from './peer-certificate.js';
+import { peerCertificate, releaseAlpnCopy, servedTlsSocket } from './served-tls-socket.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
@@ -633,11 +633,14 @@ class CommImpl implements Comm {
     serverSide: boolean,
   ): HandshakeOutcome {
     const tls = this.options.tls;
-    const tlsCertificate = !tls
-      ? undefined
-      : serverSide
-        ? peerCertificate(stream as ServerGossipStream)
-        : stream.getAuthContext()?.sslPeerCertificate?.raw;
+    let tlsCertificate: Buffer | undefined;
+    if (tls && serverSide) {
+      const socket = servedTlsSocket(stream as ServerGossipStream);
+      if (socket) releaseAlpnCopy(socket);
+      tlsCertificate = peerCertificate(stream as ServerGossipStream, socket);
+    } else if (tls) {
+      tlsCertificate = stream.getAuthContext()?.sslPeerCertificate?.raw;
+    }
     const remote = checkConnEstablish(first, {
       mapper: this.mapper,
       tls,

@@ -1,16 +1,18 @@
-// peerCertificate on real grpc-js calls over mutual TLS: the same DER that grpc-js's auth
-// context shows on the serving side, and none for a client certificate our TLS CAs did not issue (as
-// grpc-js: the gossip handshake then refuses that client with a reason it can read).
+// The TLS socket under calls we serve, on real grpc-js calls over mutual TLS: it is found under
+// the installed grpc-js and Node (an upgrade that moves it fails here, not silently in the
+// benchmark); the client certificate is the same DER that grpc-js's auth context shows, and none
+// for one our TLS CAs did not issue (as grpc-js: the gossip handshake then refuses that client
+// with a reason it can read); releasing the ALPN copy leaves the connection working.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { peerCertificate } from '../../lib/comm/peer-certificate.js';
+import { peerCertificate, releaseAlpnCopy, servedTlsSocket } from '../../lib/comm/served-tls-socket.js';
 import { GossipServer } from '../../lib/comm/server.js';
 import { serverCredentials } from '../../lib/comm/tls-credentials.js';
 import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 import { fixturePeer, rawClient } from '../helpers/peers.js';
 
-describe('peerCertificate', () => {
+describe('the TLS socket of a served call', () => {
   let server: GossipServer;
   const calls: ServerGossipStream[] = [];
   const clients: GossipClient[] = [];
@@ -32,6 +34,7 @@ describe('peerCertificate', () => {
   });
 
   async function open(name: string): Promise<{ client: ReturnType<GossipClient['GossipStream']>; call: ServerGossipStream }> {
+    // (Each call of this suite comes on a connection of its own: rawClient uses a local subchannel pool.)
     const client = await rawClient(`localhost:${server.port}`, name);
     clients.push(client);
     const seen = calls.length;
@@ -50,6 +53,20 @@ describe('peerCertificate', () => {
     assert.ok(serverSide, 'no client certificate seen by the server');
     assert.deepEqual(serverSide, call.getAuthContext().sslPeerCertificate?.raw);
     assert.deepEqual(serverSide, new X509Certificate((await fixturePeer('peer1')).tls.cert).raw);
+  });
+
+  it("lets go of Node's copy of the ALPN list, and the connection goes on working", async () => {
+    const { client, call } = await open('peer1');
+    const socket = servedTlsSocket(call);
+    assert.ok(socket, 'no TLS socket found under the served call');
+    const options = (socket as unknown as { _tlsOptions?: { ALPNProtocols?: unknown } })._tlsOptions;
+    assert.ok(options?.ALPNProtocols !== undefined, 'Node keeps no ALPN copy where we look for it: releaseAlpnCopy does nothing');
+    releaseAlpnCopy(socket);
+    assert.equal(options.ALPNProtocols, undefined);
+    assert.equal(socket.alpnProtocol, 'h2');
+    const echoed = new Promise<Buffer>((resolve) => client.once('data', resolve));
+    call.write(Buffer.from('still here'));
+    assert.equal((await echoed).toString(), 'still here');
   });
 
   it('is undefined for a client certificate not issued by our TLS CAs', async () => {
