@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { peerCertificate, releaseAlpnCopy, servedTlsSocket } from '../../lib/comm/served-tls-socket.js';
+import { peerCertificate, releaseAlpnCopy, servedTlsSocket, sessionPeerCertificate } from '../../lib/comm/served-tls-socket.js';
 import { GossipServer } from '../../lib/comm/server.js';
 import { serverCredentials } from '../../lib/comm/tls-credentials.js';
 import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
@@ -53,6 +53,23 @@ describe('the TLS socket of a served call', () => {
     assert.ok(serverSide, 'no client certificate seen by the server');
     assert.deepEqual(serverSide, call.getAuthContext().sslPeerCertificate?.raw);
     assert.deepEqual(serverSide, new X509Certificate((await fixturePeer('peer1')).tls.cert).raw);
+  });
+
+  it("reads the client's certificate out of the encoded TLS session, and nothing out of anything else", async () => {
+    const { call } = await open('peer2');
+    const socket = servedTlsSocket(call);
+    assert.ok(socket);
+    const expected = new X509Certificate((await fixturePeer('peer2')).tls.cert).raw;
+    const session = socket.getSession();
+    assert.ok(session, 'no TLS session on the served socket');
+    assert.deepEqual(sessionPeerCertificate(session), expected);
+    // Cut short, or without the peer field: nothing (peerCertificate then asks OpenSSL).
+    for (const cut of [1, 10, session.length >> 1, session.length - 1]) {
+      assert.equal(sessionPeerCertificate(session.subarray(0, cut)), undefined, `a session cut at ${cut} bytes`);
+    }
+    assert.equal(sessionPeerCertificate(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01])), undefined);
+    assert.equal(sessionPeerCertificate(Buffer.from([0x30, 0x04, 0xa3, 0x02, 0x04, 0x00])), undefined, 'a [3] field that is not a certificate');
+    assert.equal(sessionPeerCertificate(Buffer.alloc(0)), undefined);
   });
 
   it("lets go of Node's copy of the ALPN list, and the connection goes on working", async () => {
