@@ -99,6 +99,16 @@ describe('dialing', () => {
     assert.deepEqual(warnings, []);
   });
 
+  it("checks the server's name against its certificate: a name it does not carry is refused", async () => {
+    const dialer = await startPeer('peer3', { tlsServerNameOverride: 'peer9.org1.example.com' });
+    try {
+      await assert.rejects(dialer.connect(peerOf(a)), (err: unknown) => err instanceof ConnectError && /altnames|peer9/i.test(err.message));
+      assert.equal(dialer.connections().length, 0);
+    } finally {
+      await dialer.stop();
+    }
+  });
+
   it('reaches peers by IPv4 address, IPv6 address and host name (IP addresses skip DNS)', async () => {
     // ::1 is not in the fixture certificates: the server name is overridden for TLS.
     const [v6, dialer] = await Promise.all([
