@@ -12,6 +12,7 @@ import type { ConnectionInfo, RemotePeer } from './connection-info.js';
 import { ConnectionStore } from './connection-store.js';
 import { Demux } from './demux.js';
 import { Dialer } from './dialer.js';
+import { peerCertificate, releaseAlpnCopy, servedTlsSocket } from './served-tls-socket.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
@@ -247,6 +248,7 @@ class CommImpl implements Comm {
       keepaliveTimeMs: options.keepaliveTimeMs,
       keepaliveTimeoutMs: options.keepaliveTimeoutMs,
       flowControlWindow: options.flowControlWindow,
+      channelz: options.channelz === true,
     });
     this.hooks = {
       bufferSize: options.sendBufferSize,
@@ -311,7 +313,12 @@ class CommImpl implements Comm {
     const listen = this.options.listen;
     this.server = await GossipServer.listen(
       listen,
-      { credentials, maxRecvMsgSize: this.options.maxRecvMsgSize, maxSendMsgSize: this.options.maxSendMsgSize },
+      {
+        credentials,
+        maxRecvMsgSize: this.options.maxRecvMsgSize,
+        maxSendMsgSize: this.options.maxSendMsgSize,
+        channelz: this.options.channelz === true,
+      },
       onStream,
     );
     this.boundEndpoint = `${hostOf(listen)}:${this.server.port}`;
@@ -582,7 +589,10 @@ class CommImpl implements Comm {
           void conn.close();
           return;
         }
-        this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
+        // Without a logger, no record (hex string, object) is built per connection.
+        if (this.logger !== silentLogger) {
+          this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: conn.endpoint }, 'inbound connection');
+        }
         this.store.register(conn);
       },
       (err: unknown) => {
@@ -605,7 +615,9 @@ class CommImpl implements Comm {
       const stream = dialed.openStream();
       const check = (first: Buffer): HandshakeOutcome => this.check(first, stream, peer.endpoint, peer.pkiId, false);
       const outcome = await conn.handshake(stream, probe ? this.ownProbe : this.ownConn, check, this.options.connTimeoutMs);
-      this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
+      if (this.logger !== silentLogger) {
+        this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
+      }
       return outcome;
     } catch (err: unknown) {
       if (conn.state !== ConnectionState.Closed) conn.abort(err instanceof Error ? err : new Error(String(err)));
@@ -624,7 +636,14 @@ class CommImpl implements Comm {
     serverSide: boolean,
   ): HandshakeOutcome {
     const tls = this.options.tls;
-    const tlsCertificate = tls ? stream.getAuthContext()?.sslPeerCertificate?.raw : undefined;
+    let tlsCertificate: Buffer | undefined;
+    if (tls && serverSide) {
+      const socket = servedTlsSocket(stream as ServerGossipStream);
+      if (socket) releaseAlpnCopy(socket);
+      tlsCertificate = peerCertificate(stream as ServerGossipStream, socket);
+    } else if (tls) {
+      tlsCertificate = stream.getAuthContext()?.sslPeerCertificate?.raw;
+    }
     const remote = checkConnEstablish(first, {
       mapper: this.mapper,
       tls,

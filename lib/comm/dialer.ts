@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ConnectError, TimeoutError } from '../errors.js';
 import { DialCredentials, describeTlsFailure, type TlsDialSettings } from './dial-credentials.js';
@@ -15,6 +16,8 @@ export interface DialerOptions {
   readonly keepaliveTimeoutMs: number;
   /** Receive window granted to the server, per stream and per connection (bytes). */
   readonly flowControlWindow: number;
+  /** Whether grpc-js's channelz tracks our channels (CommOptions.channelz); default false. */
+  readonly channelz?: boolean;
 }
 
 /** An open channel to a remote peer. `close()` releases it (and its socket). */
@@ -39,7 +42,7 @@ export class Dialer {
   async dial(endpoint: string): Promise<Dialed> {
     const { host, port } = hostPortOf(endpoint);
     const credentials = new DialCredentials(host, port, this.options.tls);
-    const client = new GossipClientConstructor(endpoint, credentials, this.channelOptions());
+    const client = new GossipClientConstructor(channelTarget(endpoint, host, port), credentials, this.channelOptions());
     this.clients.add(client);
     const close = (): void => {
       if (this.clients.delete(client)) client.close();
@@ -87,6 +90,7 @@ export class Dialer {
       'grpc.client_idle_timeout_ms': 2 ** 31 - 1,
       'grpc.enable_retries': 0,
       'grpc-node.flow_control_window': o.flowControlWindow,
+      ...(o.channelz ? {} : { 'grpc.enable_channelz': 0 }),
     };
   }
 
@@ -158,6 +162,24 @@ export class Dialer {
         }
       });
     });
+  }
+}
+
+/**
+ * The grpc-js target for an endpoint: an IP address through grpc-js's IP resolver (ipv4:/ipv6:),
+ * a host name as it is (DNS). grpc-js resolves a bare "127.0.0.1:7051" through its DNS resolver,
+ * which sets up a c-ares channel per grpc-js channel, that is per connection here, only to find
+ * that the host is already an address: a cost on every dial (and :authority is the same).
+ */
+function channelTarget(endpoint: string, host: string, port: number): string {
+  if (port === 0) return endpoint;
+  switch (isIP(host)) {
+    case 4:
+      return `ipv4:${host}:${port}`;
+    case 6:
+      return `ipv6:[${host}]:${port}`;
+    default:
+      return endpoint;
   }
 }
 

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { gossip } from '../proto/messages.js';
 import { HandshakeError, IdentityError, SignatureError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
+import { markKeepable } from '../identity/kept-bytes.js';
 import type { MessageSigner } from '../wire/signed-message.js';
 
 /**
@@ -101,16 +102,21 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
   if (pkiId.length === 0) {
     throw new HandshakeError('empty-pki-id', 'no PKI-ID in handshake message');
   }
-  const identity = conn.identity ?? new Uint8Array(0);
+  const received = conn.identity ?? new Uint8Array(0);
   let derived: Buffer;
   try {
-    derived = ctx.mapper.pkiIdOf(identity);
+    derived = ctx.mapper.pkiIdOf(received);
   } catch (err: unknown) {
     throw new HandshakeError('identity-rejected', `identity rejected: ${errorText(err)}`, { cause: err });
   }
   if (!derived.equals(pkiId)) {
     throw new HandshakeError('pki-id-mismatch', `PKI-ID ${pkiId.toString('hex')} does not match the identity (${derived.toString('hex')})`);
   }
+  // Copied now, not once accepted: the mapper and the MSP then keep the connection's copy of
+  // the identity rather than one each (kept-bytes.ts).
+  const signature = envelope.signature ?? new Uint8Array(0);
+  const kept = keptCopy(pkiId, received, envelope.payload, signature, conn.probe === true);
+  const identity = kept.identity;
   try {
     ctx.mapper.put(pkiId, identity);
   } catch (err: unknown) {
@@ -120,9 +126,8 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
   if (ctx.tls) {
     checkTlsBinding(conn.tlsCertHash ?? new Uint8Array(0), ctx);
   }
-  const signature = envelope.signature ?? new Uint8Array(0);
   try {
-    ctx.mapper.verifyByIdentity(identity, signature, envelope.payload);
+    ctx.mapper.verifyByIdentity(identity, kept.signature, kept.signedData);
   } catch (err: unknown) {
     const text = err instanceof SignatureError ? errorText(err) : `unexpected: ${errorText(err)}`;
     throw new HandshakeError('bad-signature', `handshake signature rejected: ${text}`, { cause: err });
@@ -133,7 +138,7 @@ export function checkConnEstablish(bytes: Buffer, ctx: HandshakeContext): Authen
       `remote is ${pkiId.toString('hex')}, expected ${Buffer.from(ctx.expectedPkiId).toString('hex')}`,
     );
   }
-  return keptCopy(pkiId, identity, envelope.payload, signature, conn.probe === true);
+  return kept;
 }
 
 /**
@@ -154,7 +159,7 @@ function keptCopy(pkiId: Buffer, identity: Uint8Array, payload: Uint8Array, sign
   const inside = identity.buffer === payload.buffer && at >= 0 && at + identity.length <= payload.length;
   return {
     pkiId: block.subarray(payload.length + signature.length),
-    identity: inside ? signedData.subarray(at, at + identity.length) : ownCopy(identity),
+    identity: markKeepable(inside ? signedData.subarray(at, at + identity.length) : ownCopy(identity)),
     probe,
     signedData,
     signature: block.subarray(payload.length, payload.length + signature.length),

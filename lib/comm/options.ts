@@ -86,6 +86,14 @@ export interface CommOptions {
   readonly duplicateGraceMs?: number;
   /** How long a graceful close may take before the stream is cancelled. Default 5 s. */
   readonly closeTimeoutMs?: number;
+  /**
+   * Register our own server and the channels we dial with grpc-js's channelz (what a channelz
+   * admin service in this process shows). Default false: channelz keeps trackers, a trace and
+   * registry entries for every connection and counts every call, which costs each handshake
+   * CPU and each live connection memory on both sides. A server passed as `server` keeps its
+   * own setting.
+   */
+  readonly channelz?: boolean;
   /** Where log records go. Silent when absent. */
   readonly logger?: Logger;
   /** Where counters and gauges go. None when absent. */

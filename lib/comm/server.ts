@@ -9,6 +9,8 @@ export interface GossipServerOptions {
   readonly credentials: grpc.ServerCredentials;
   readonly maxRecvMsgSize: number;
   readonly maxSendMsgSize: number;
+  /** Whether grpc-js's channelz tracks this server (CommOptions.channelz); default false. */
+  readonly channelz?: boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class GossipServer {
       'grpc.max_send_message_length': options.maxSendMsgSize,
       // Fabric's clients ping every 60 s even without calls: allow it.
       'grpc.keepalive_permit_without_calls': 1,
+      ...(options.channelz ? {} : { 'grpc.enable_channelz': 0 }),
     });
     GossipServer.addService(server, onStream);
     const injector = server.createConnectionInjector(options.credentials);

@@ -1,4 +1,5 @@
 import { IdentityError, SignatureError } from '../errors.js';
+import { keepable } from './kept-bytes.js';
 import type { MspManager, ValidatedIdentity } from './msp.js';
 import { pkiIdOf } from './serialized-identity.js';
 import { verifySignature } from './signer.js';
@@ -104,7 +105,7 @@ export class MspIdentityMapper implements IdentityMapper {
       known.lastUsed = now;
       return;
     }
-    this.#entries.set(keyOf(pkiId), { identity: Uint8Array.from(identity), validated, lastUsed: now });
+    this.#entries.set(keyOf(pkiId), { identity: keepable(identity), validated, lastUsed: now });
   }
 
   get(pkiId: Uint8Array): Uint8Array | undefined {

@@ -1,6 +1,7 @@
 import { KeyObject, X509Certificate, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from '../errors.js';
 import { jwkOf, looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
+import { isKeepable } from './kept-bytes.js';
 import { decodeCertificateBundle, decodeCertificatePem } from './pem.js';
 import { parseIdentity, pkiIdOfParsed, type ParsedIdentity } from './serialized-identity.js';
 import { curveOf } from './signer.js';
@@ -154,7 +155,7 @@ export class MspManager {
     } catch (err) {
       throw new IdentityError(`identity of MSP "${mspid}" is invalid: ${messageOf(err)}`, { cause: err });
     }
-    const read = validateRead(msp, parsed, der, now);
+    const read = validateRead(msp, identity, parsed, der, now);
     if (read !== undefined) return read;
     // OpenSSL's view: the reference, and what names the reason of a refusal.
     let cert: X509Certificate;
@@ -219,7 +220,13 @@ export class MspManager {
  * Returns undefined whenever it cannot decide that the identity is valid: #validate then asks
  * OpenSSL, which also names the reason of a refusal. So this path only ever accepts.
  */
-function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date): ValidatedIdentity | undefined {
+function validateRead(
+  msp: Msp,
+  serialized: Uint8Array,
+  identity: ParsedIdentity,
+  der: Buffer,
+  now: Date,
+): ValidatedIdentity | undefined {
   const issuers = msp.issuers;
   if (issuers === undefined) return undefined;
   const leaf = readDerCertificate(der);
@@ -261,7 +268,7 @@ function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date
     }
     return new ReadIdentity(
       identity.mspid,
-      der,
+      isKeepable(serialized) ? { serialized } : { der },
       publicKey,
       pkiIdOfParsed(identity),
       new Date(Math.max(leaf.notBefore, ...windows.map((w) => w.notBefore.getTime()))),
@@ -274,28 +281,43 @@ function validateRead(msp: Msp, identity: ParsedIdentity, der: Buffer, now: Date
 /**
  * A ValidatedIdentity validated from the certificate read without OpenSSL: the X509Certificate
  * (and the subject printed from it) are made on first use, which validation itself never needs.
+ * It keeps the certificate's DER, or, when the serialized identity is kept by reference anyway
+ * (a connection's, see kept-bytes.ts), that identity alone, from which the DER is read again on
+ * first use: one copy of the certificate per connection instead of two.
  */
 class ReadIdentity implements ValidatedIdentity {
-  readonly #der: Buffer;
+  readonly #source: { readonly der: Buffer } | { readonly serialized: Uint8Array };
   #certificate: X509Certificate | undefined;
   #subject: string | undefined;
 
   constructor(
     readonly mspid: string,
-    der: Buffer,
+    source: { der: Buffer } | { serialized: Uint8Array },
     readonly publicKey: KeyObject,
     readonly pkiId: Buffer,
     readonly notBefore: Date,
     readonly notAfter: Date,
   ) {
-    // Kept in an allocation of its own (decodeCertificatePem makes one): a slice of a larger
-    // buffer, such as Buffer's shared pool, would pin all of it as long as the identity is cached.
-    this.#der = der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : Buffer.from(der.buffer.slice(der.byteOffset, der.byteOffset + der.length));
+    // A DER is kept only in an allocation of its own (decodeCertificatePem makes one): a slice
+    // of a larger buffer, such as Buffer's shared pool, would pin all of it while cached.
+    if ('der' in source) {
+      const der = source.der;
+      this.#source = {
+        der: der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : Buffer.from(der.buffer.slice(der.byteOffset, der.byteOffset + der.length)),
+      };
+    } else {
+      this.#source = source;
+    }
     Object.freeze(this);
   }
 
   get certificate(): X509Certificate {
-    this.#certificate ??= new X509Certificate(this.#der);
+    if (this.#certificate === undefined) {
+      const source = this.#source;
+      // The identity validated once already: it parses and holds exactly one certificate.
+      const der = 'der' in source ? source.der : decodeCertificatePem(parseIdentity(source.serialized).idBytes);
+      this.#certificate = new X509Certificate(der);
+    }
     return this.#certificate;
   }
 

@@ -12,6 +12,7 @@ import {
   MspManager,
   StoppedError,
   type Comm,
+  type Logger,
 } from '../../lib/index.js';
 import { collect, eventually, FAST, first, fixturePeer, peerOf, sleep, startPeer } from '../helpers/peers.js';
 import { data, isData, seqOf } from '../helpers/messages.js';
@@ -361,6 +362,28 @@ describe('connect() and dial-only comms', () => {
       });
     } finally {
       await a.stop();
+    }
+  });
+});
+
+describe('a logger', () => {
+  it('records each connection opened, on both sides', async () => {
+    const records = (): { debug: Array<{ obj: object; msg?: string }>; logger: Logger } => {
+      const debug: Array<{ obj: object; msg?: string }> = [];
+      const ignore = (): void => undefined;
+      return { debug, logger: { debug: (obj, msg) => void debug.push({ obj, ...(msg ? { msg } : {}) }), info: ignore, warn: ignore, error: ignore } };
+    };
+    const [la, lb] = [records(), records()];
+    const [a, b] = await Promise.all([startPeer('peer0', { logger: la.logger }), startPeer('peer1', { logger: lb.logger })]);
+    try {
+      await a.connect(peerOf(b));
+      await eventually(() => lb.debug.some((r) => r.msg === 'inbound connection'), 5_000, "b's inbound connection record");
+      const outbound = la.debug.find((r) => r.msg === 'outbound connection');
+      assert.deepEqual(outbound?.obj, { pkiId: b.getPKIid().toString('hex'), endpoint: b.endpoint });
+      const inbound = lb.debug.find((r) => r.msg === 'inbound connection');
+      assert.equal((inbound?.obj as { pkiId?: string }).pkiId, a.getPKIid().toString('hex'));
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });

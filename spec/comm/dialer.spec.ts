@@ -98,6 +98,37 @@ describe('dialing', () => {
     await got;
     assert.deepEqual(warnings, []);
   });
+
+  it("checks the server's name against its certificate: a name it does not carry is refused", async () => {
+    const dialer = await startPeer('peer3', { tlsServerNameOverride: 'peer9.org1.example.com' });
+    try {
+      await assert.rejects(dialer.connect(peerOf(a)), (err: unknown) => err instanceof ConnectError && /altnames|peer9/i.test(err.message));
+      assert.equal(dialer.connections().length, 0);
+    } finally {
+      await dialer.stop();
+    }
+  });
+
+  it('reaches peers by IPv4 address, IPv6 address and host name (IP addresses skip DNS)', async () => {
+    // ::1 is not in the fixture certificates: the server name is overridden for TLS.
+    const [v6, dialer] = await Promise.all([
+      startPeer('peer2', { listen: '[::1]:0' }),
+      startPeer('peer3', { tlsServerNameOverride: 'localhost' }),
+    ]);
+    try {
+      const port = (comm: Comm): string => comm.endpoint.slice(comm.endpoint.lastIndexOf(':') + 1);
+      for (const [endpoint, comm] of [
+        [a.endpoint, a],
+        [`[::1]:${port(v6)}`, v6],
+        [`localhost:${port(b)}`, b],
+      ] as const) {
+        const info = await dialer.connect({ endpoint, pkiId: comm.getPKIid() });
+        assert.ok(info.pkiId.equals(comm.getPKIid()), `reached someone else at ${endpoint}`);
+      }
+    } finally {
+      await Promise.all([v6.stop(), dialer.stop()]);
+    }
+  });
 });
 
 describe('a server that refuses our client certificate', () => {
