@@ -31,12 +31,14 @@ export function selectPeers<P extends RemotePeer>(
 ): P[] {
   const picked: P[] = [];
   if (!(n > 0)) return picked;
-  // moved.get(k) is the index now at position k of the permutation (k itself if absent).
-  const moved = new Map<number, number>();
+  // moved.get(k) is the index now at position k of the permutation (k itself if absent). Made on
+  // the first swap: with one peer (push to a single neighbour) there is none.
+  let moved: Map<number, number> | undefined;
   for (let next = 0; next < peers.length && picked.length < n; next++) {
     const k = next + Math.floor(random() * (peers.length - next));
-    const index = moved.get(k) ?? k;
-    moved.set(k, moved.get(next) ?? next);
+    const index = moved?.get(k) ?? k;
+    // Position `next` is never drawn again: only a swap with a later position needs recording.
+    if (k !== next) (moved ??= new Map()).set(k, moved.get(next) ?? next);
     const peer = peers[index]!;
     if (!exclude(peer)) picked.push(peer);
   }
