@@ -93,8 +93,8 @@ const plan = quick
       fanout: { peerCounts: [10, 50, 100], reps: 3, durationMs: 2_000, payloadSize: 1024, workers: 4 },
       connections: { sizes: [100, 500, 1_000], reps: 3, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 3, durationMs: 2_000, payloadSize: 1024, rttSamples: 500, cryptoMs: 1_000 },
-      // Fabric's fan-out and a doubled one at 10 messages/s, then the doubled one at a rate these 2
-      // cores sustain beside the membership of 100 peers.
+      // Fabric's fan-out and a doubled one at 10 messages/s, then the doubled one at 3 and at 1
+      // message/s: whether the latency follows the publish rate or the cluster's own traffic.
       cluster: {
         ...CLUSTER,
         peers: 100,
@@ -103,6 +103,7 @@ const plan = quick
           { fanout: 3, rate: 10 },
           { fanout: 6, rate: 10 },
           { fanout: 6, rate: 3 },
+          { fanout: 6, rate: 1 },
         ],
         durationMs: 10_000,
         joinSpacingMs: 300,
