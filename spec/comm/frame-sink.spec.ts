@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { FrameSink } from '../../lib/comm/frame-sink.js';
-import { GossipServer } from '../../lib/comm/server.js';
+import type { GossipServer } from '../../lib/comm/server.js';
+import { collectingServer } from '../helpers/collecting-server.js';
 import {
   GossipClientConstructor,
   type ClientGossipStream,
@@ -20,14 +21,7 @@ describe('FrameSink', () => {
   const clients: GossipClient[] = [];
 
   before(async () => {
-    server = await GossipServer.listen(
-      '127.0.0.1:0',
-      { credentials: grpc.ServerCredentials.createInsecure(), maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 },
-      (call) => {
-        call.on('error', () => undefined);
-        calls.push(call);
-      },
-    );
+    server = await collectingServer(grpc.ServerCredentials.createInsecure(), calls);
   });
   after(async () => {
     for (const client of clients) client.close();

@@ -7,9 +7,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { peerCertificate, releaseAlpnCopy, servedTlsSocket, sessionPeerCertificate } from '../../lib/comm/served-tls-socket.js';
-import { GossipServer } from '../../lib/comm/server.js';
+import type { GossipServer } from '../../lib/comm/server.js';
 import { serverCredentials } from '../../lib/comm/tls-credentials.js';
 import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
+import { collectingServer } from '../helpers/collecting-server.js';
 import { fixturePeer, rawClient } from '../helpers/peers.js';
 
 describe('the TLS socket of a served call', () => {
@@ -19,14 +20,7 @@ describe('the TLS socket of a served call', () => {
 
   before(async () => {
     const self = await fixturePeer('peer0');
-    server = await GossipServer.listen(
-      '127.0.0.1:0',
-      { credentials: serverCredentials(self.tls.cert, self.tls.key, self.tlsRootCerts), maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 },
-      (call) => {
-        call.on('error', () => undefined);
-        calls.push(call);
-      },
-    );
+    server = await collectingServer(serverCredentials(self.tls.cert, self.tls.key, self.tlsRootCerts), calls);
   });
   after(async () => {
     for (const client of clients) client.close();

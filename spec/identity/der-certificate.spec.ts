@@ -18,6 +18,26 @@ function read(bytes: Buffer): DerCertificate {
   return cert;
 }
 
+/**
+ * What OpenSSL's own checks decide for a leaf of the vectors' MSP at VALID_AT, as the MSP's OpenSSL
+ * path makes them: not a CA, issued by and signed with the CA's key, within its validity.
+ */
+function opensslAccepts(x509: X509Certificate): boolean {
+  const t = VALID_AT.getTime();
+  return !x509.ca && x509.checkIssued(orgCa) && x509.verify(orgCa.publicKey) && t >= Date.parse(x509.validFrom) && t <= Date.parse(x509.validTo);
+}
+
+/** Whether the MSP validates the certificate at VALID_AT; a refusal must be an IdentityError. */
+function mspAccepts(manager: MspManager, bytes: Buffer): boolean {
+  try {
+    manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT);
+    return true;
+  } catch (err: unknown) {
+    assert.ok(err instanceof IdentityError, `a typed refusal: ${String(err)}`);
+    return false;
+  }
+}
+
 /** The public key of a read certificate, as the MSP imports it. */
 function keyOf(cert: DerCertificate): Buffer {
   return createPublicKey({ key: jwkOf(cert), format: 'jwk' }).export({ type: 'spki', format: 'der' });
@@ -214,22 +234,8 @@ describe('the reader path against OpenSSL, on generated leaves (property)', () =
             notAfter: new Date(VALID_AT.getTime() + spec.until * DAY),
             extensions: [...akid, ...spec.extras.map(([i, critical]) => EXTRA[i]!(critical))],
           });
-          const x509 = new X509Certificate(bytes);
-          const t = VALID_AT.getTime();
-          const openssl =
-            !x509.ca &&
-            x509.checkIssued(orgCa) &&
-            x509.verify(orgCa.publicKey) &&
-            t >= new Date(x509.validFrom).getTime() &&
-            t <= new Date(x509.validTo).getTime();
-          let accepted: boolean;
-          try {
-            manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT);
-            accepted = true;
-          } catch (err: unknown) {
-            assert.ok(err instanceof IdentityError, `a typed refusal: ${String(err)}`);
-            accepted = false;
-          }
+          const openssl = opensslAccepts(new X509Certificate(bytes));
+          const accepted = mspAccepts(manager, bytes);
           if (!accepted) seen.refused++;
           else if (readDerCertificate(bytes)) seen.readAndAccepted++;
           else seen.declinedAndAccepted++;
@@ -314,17 +320,8 @@ describe('the reader on corrupted certificates, against OpenSSL (property)', () 
         assert.ok(cert.subject.equals(subjectOf(x509.raw)), 'same subject');
         const signedByCa = verify(cert.signatureHash, cert.tbs, { key: orgCa.publicKey, dsaEncoding: 'der' }, cert.signature);
         assert.equal(signedByCa, x509.verify(orgCa.publicKey), 'same signature check');
-        const t = VALID_AT.getTime();
-        const openssl =
-          !x509.ca && x509.checkIssued(orgCa) && x509.verify(orgCa.publicKey) && t >= Date.parse(x509.validFrom) && t <= Date.parse(x509.validTo);
-        let accepted: boolean;
-        try {
-          manager.validate(serializeIdentity('Org1MSP', toPem(bytes)), VALID_AT);
-          accepted = true;
-        } catch (err: unknown) {
-          assert.ok(err instanceof IdentityError, `a typed refusal: ${String(err)}`);
-          accepted = false;
-        }
+        const openssl = opensslAccepts(x509);
+        const accepted = mspAccepts(manager, bytes);
         assert.equal(accepted, openssl, `MSP ${accepted ? 'accepted' : 'refused'}, OpenSSL ${openssl ? 'accepts' : 'refuses'}`);
       }),
       { numRuns: 3000 },
