@@ -1,5 +1,5 @@
 import type { ServerGossipStream } from '../wire/service.js';
-import { findHttp2Stream } from './frame-sink.js';
+import { http2SessionOf } from './frame-sink.js';
 
 /** HTTP/2's initial window (RFC 9113), what node grants unless told otherwise. */
 export const HTTP2_DEFAULT_WINDOW = 65_535;
@@ -27,8 +27,8 @@ const widened = new WeakSet<object>();
  * dialing side passes grpc-js's `grpc-node.flow_control_window`, see Dialer.)
  *
  * The window is credit, not memory: received data is handed to JavaScript as it arrives, so a
- * wider window reserves nothing per connection. The session is found as FrameSink finds the
- * stream; on a call of another shape (a server with interceptors) the window stays node's.
+ * wider window reserves nothing per connection. On a call of another shape (a server with
+ * interceptors, see http2SessionOf) the window stays node's.
  */
 export function widenReceiveWindow(call: ServerGossipStream, bytes: number): void {
   if (bytes <= HTTP2_DEFAULT_WINDOW) return;
@@ -45,8 +45,8 @@ export function widenReceiveWindow(call: ServerGossipStream, bytes: number): voi
 }
 
 function sessionOf(call: ServerGossipStream): WindowedSession | undefined {
-  const session = (findHttp2Stream(call)?.http2 as { session?: unknown } | undefined)?.session;
-  if (typeof session !== 'object' || session === null) return undefined;
-  const s = session as Partial<WindowedSession>;
-  return typeof s.settings === 'function' && typeof s.setLocalWindowSize === 'function' ? (session as WindowedSession) : undefined;
+  const session = http2SessionOf(call);
+  return typeof session?.settings === 'function' && typeof session.setLocalWindowSize === 'function'
+    ? (session as unknown as WindowedSession)
+    : undefined;
 }

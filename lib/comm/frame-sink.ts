@@ -139,12 +139,21 @@ export function writeFirstFramed(call: ServerGossipStream, bytes: Buffer): void 
 }
 
 /**
+ * The node Http2Session a call runs on, found as findHttp2Stream finds its stream (undefined for a
+ * call of another shape): where the serving side reaches the connection's window and TLS socket.
+ */
+export function http2SessionOf(call: GossipStream): Record<string, unknown> | undefined {
+  const session = (findHttp2Stream(call)?.http2 as { session?: unknown } | undefined)?.session;
+  return isObject(session) ? session : undefined;
+}
+
+/**
  * Walks grpc-js's call objects down to the http2 stream: on the client
  * `stream.call(.call|.child|.underlyingCalls[i].call)*.http2Stream`, on the server
  * `stream.call.stream` of the base call. Only the links grpc-js uses for calls without
  * interceptors are followed (an intercepting call links through `nextCall`, never followed).
  */
-export function findHttp2Stream(call: GossipStream): { http2: Http2Writable; headersSent: () => boolean } | undefined {
+function findHttp2Stream(call: GossipStream): { http2: Http2Writable; headersSent: () => boolean } | undefined {
   let node: unknown = (call as unknown as { call?: unknown }).call;
   for (let depth = 0; depth < 8 && isObject(node); depth++) {
     if (isHttp2Writable(node.http2Stream)) return { http2: node.http2Stream, headersSent: () => true };

@@ -1,6 +1,6 @@
 import { TLSSocket } from 'node:tls';
 import type { ServerGossipStream } from '../wire/service.js';
-import { findHttp2Stream } from './frame-sink.js';
+import { http2SessionOf } from './frame-sink.js';
 
 /**
  * What the serving side takes from, and gives back to, the TLS socket under a call: the client's
@@ -13,8 +13,7 @@ import { findHttp2Stream } from './frame-sink.js';
 
 /** The TLS socket of a call we serve, or undefined (plaintext, or a call of another shape). */
 export function servedTlsSocket(call: ServerGossipStream): TLSSocket | undefined {
-  const http2 = findHttp2Stream(call)?.http2 as { session?: { socket?: unknown } } | undefined;
-  const socket = http2?.session?.socket;
+  const socket = http2SessionOf(call)?.socket;
   return socket instanceof TLSSocket ? socket : undefined;
 }
 
