@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { FrameSink } from '../../lib/comm/frame-sink.js';
 import type { GossipServer } from '../../lib/comm/server.js';
-import { collectingServer } from '../helpers/collecting-server.js';
+import { collectingServer, openCollected } from '../helpers/collecting-server.js';
 import {
   GossipClientConstructor,
   type ClientGossipStream,
@@ -34,14 +34,7 @@ describe('FrameSink', () => {
       'grpc.enable_retries': 0,
     });
     clients.push(client);
-    const seen = calls.length;
-    const stream = client.GossipStream(new grpc.Metadata(), { interceptors });
-    stream.on('error', () => undefined);
-    stream.write(Buffer.from('hello'));
-    while (calls.length === seen) await new Promise((r) => setTimeout(r, 5));
-    const call = calls[calls.length - 1]!;
-    await new Promise((r) => call.once('data', r));
-    return { client: stream, call };
+    return openCollected(calls, () => client.GossipStream(new grpc.Metadata(), { interceptors }));
   }
 
   function collect(stream: ClientGossipStream | ServerGossipStream, count: number): Promise<string[]> {

@@ -10,7 +10,7 @@ import { peerCertificate, releaseAlpnCopy, servedTlsSocket, sessionPeerCertifica
 import type { GossipServer } from '../../lib/comm/server.js';
 import { serverCredentials } from '../../lib/comm/tls-credentials.js';
 import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
-import { collectingServer } from '../helpers/collecting-server.js';
+import { collectingServer, openCollected } from '../helpers/collecting-server.js';
 import { fixturePeer, rawClient } from '../helpers/peers.js';
 
 describe('the TLS socket of a served call', () => {
@@ -31,14 +31,7 @@ describe('the TLS socket of a served call', () => {
     // (Each call of this suite comes on a connection of its own: rawClient uses a local subchannel pool.)
     const client = await rawClient(`localhost:${server.port}`, name);
     clients.push(client);
-    const seen = calls.length;
-    const stream = client.GossipStream();
-    stream.on('error', () => undefined);
-    stream.write(Buffer.from('hello'));
-    while (calls.length === seen) await new Promise((r) => setTimeout(r, 5));
-    const call = calls[calls.length - 1]!;
-    await new Promise((r) => call.once('data', r));
-    return { client: stream, call };
+    return openCollected(calls, () => client.GossipStream());
   }
 
   it('is the DER of the certificate the client presented, as grpc-js shows it', async () => {

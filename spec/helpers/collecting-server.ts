@@ -2,11 +2,29 @@
 // call it serves, for specs that examine grpc-js's call objects themselves.
 import type * as grpc from '@grpc/grpc-js';
 import { GossipServer } from '../../lib/comm/server.js';
-import type { ServerGossipStream } from '../../lib/wire/service.js';
+import type { ClientGossipStream, ServerGossipStream } from '../../lib/wire/service.js';
 
 export async function collectingServer(credentials: grpc.ServerCredentials, calls: ServerGossipStream[]): Promise<GossipServer> {
   return GossipServer.listen('127.0.0.1:0', { credentials, maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 }, (call) => {
     call.on('error', () => undefined);
     calls.push(call);
   });
+}
+
+/**
+ * Opens a stream (`open` starts the call) and writes one message on it, then resolves with it and
+ * the call the collecting server got for it, once that call has read the message.
+ */
+export async function openCollected(
+  calls: ServerGossipStream[],
+  open: () => ClientGossipStream,
+): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> {
+  const seen = calls.length;
+  const stream = open();
+  stream.on('error', () => undefined);
+  stream.write(Buffer.from('hello'));
+  while (calls.length === seen) await new Promise((r) => setTimeout(r, 5));
+  const call = calls[calls.length - 1]!;
+  await new Promise((r) => call.once('data', r));
+  return { client: stream, call };
 }
