@@ -1,8 +1,7 @@
 import type { ServerGossipStream } from '../wire/service.js';
 import { http2SessionOf } from './frame-sink.js';
+import { HTTP2_DEFAULT_WINDOW } from './options.js';
 
-/** HTTP/2's initial window (RFC 9113), what node grants unless told otherwise. */
-export const HTTP2_DEFAULT_WINDOW = 65_535;
 
 /** The part of a node Http2Session this needs. */
 interface WindowedSession {

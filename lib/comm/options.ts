@@ -100,6 +100,11 @@ export interface CommOptions {
   readonly metrics?: CommMetrics;
 }
 
+/** HTTP/2's initial flow-control window (RFC 9113), what node grants unless told otherwise. */
+export const HTTP2_DEFAULT_WINDOW = 65_535;
+/** The largest flow-control window HTTP/2 can express. */
+const HTTP2_MAX_WINDOW = 2 ** 31 - 1;
+
 /** Fabric's defaults (core.yaml and gossip/comm). */
 export const DEFAULTS = {
   dialTimeoutMs: 3_000,
@@ -165,7 +170,7 @@ export function resolveOptions(options: CommOptions): ResolvedCommOptions {
   }
   if (resolved.sendBufferSize < 1) throw new RangeError('sendBufferSize must be at least 1');
   const window = resolved.flowControlWindow;
-  if (!Number.isInteger(window) || window < 65_535 || window > 2 ** 31 - 1) {
+  if (!Number.isInteger(window) || window < HTTP2_DEFAULT_WINDOW || window > HTTP2_MAX_WINDOW) {
     throw new RangeError('flowControlWindow must be an integer from 65535 to 2^31 - 1 bytes');
   }
   return resolved;
