@@ -437,14 +437,21 @@ function basicConstraints(buf: Buffer, value: Element): boolean {
   return ca;
 }
 
-/** KeyUsage BIT STRING: whether keyCertSign (bit 5) is set. */
+/**
+ * KeyUsage BIT STRING: whether keyCertSign (bit 5) is set. Only the DER form of a named bit list
+ * is read: one or two bytes of bits, the unused ones zero and the last bit set. That also
+ * declines an empty key usage, which OpenSSL takes as an invalid certificate (RFC 5280
+ * 4.2.1.3: at least one bit), so it is no CA there whatever basicConstraints says.
+ */
 function keyUsage(buf: Buffer, value: Element): boolean {
   const bits = element(buf, value.content, value.end, TAG_BIT_STRING);
   if (bits.end !== value.end) decline();
-  const length = bits.end - bits.content;
+  const bytes = bits.end - bits.content - 1;
   const unused = buf[bits.content]!;
-  if (length === 0 || unused > 7 || (length === 1 && unused !== 0)) decline();
-  return length > 1 && (buf[bits.content + 1]! & 0x04) !== 0;
+  if (bytes < 1 || bytes > 2 || unused > 7) decline();
+  const last = buf[bits.end - 1]!;
+  if ((last & ((1 << unused) - 1)) !== 0 || ((last >> unused) & 1) === 0) decline();
+  return (buf[bits.content + 1]! & 0x04) !== 0;
 }
 
 /** ExtKeyUsage ::= SEQUENCE SIZE (1..MAX) OF OBJECT IDENTIFIER. */

@@ -38,6 +38,14 @@ function mspAccepts(manager: MspManager, bytes: Buffer): boolean {
   }
 }
 
+/**
+ * Whether OpenSSL calls the read certificate a CA (X509Certificate.ca): basicConstraints cA, and
+ * a key usage, when there is one, that allows signing certificates.
+ */
+function caForOpenssl(cert: DerCertificate): boolean {
+  return cert.isCa && cert.keyCertSign !== false;
+}
+
 /** The public key of a read certificate, as the MSP imports it. */
 function keyOf(cert: DerCertificate): Buffer {
   return createPublicKey({ key: jwkOf(cert), format: 'jwk' }).export({ type: 'spki', format: 'der' });
@@ -107,6 +115,40 @@ describe('readDerCertificate', () => {
     assert.equal(readDerCertificate(make([], badUtf8)), undefined, 'invalid UTF-8');
     const twice = extension('2.5.29.14', false, der.tlv(0x04, Buffer.from([1])));
     assert.equal(readDerCertificate(make([twice, twice])), undefined, 'duplicate extension');
+  });
+
+  it('reads a key usage only in its DER form, and never calls a CA what OpenSSL does not', () => {
+    // A CA (basicConstraints cA) whose key usage is the given BIT STRING content (unused-bit
+    // count first). OpenSSL takes an empty key usage as an invalid certificate, hence no CA.
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const ca = (usage: number[]): Buffer =>
+      buildCert({
+        subject: name([['CN', 'ku']]),
+        issuer: name([['CN', 'ku']]),
+        publicKey,
+        signingKey: privateKey,
+        ca: true,
+        notBefore: new Date(0),
+        notAfter: new Date(),
+        keyUsage: Buffer.from(usage),
+      });
+    const cases: Array<[string, number[], boolean | undefined]> = [
+      ['keyCertSign and cRLSign', [0x01, 0x06], true],
+      ['digitalSignature only', [0x07, 0x80], false],
+      ['decipherOnly, in a second byte', [0x07, 0x00, 0x80], false],
+      ['empty', [0x01, 0x00], undefined],
+      ['no bits at all', [0x00], undefined],
+      ['a set bit among the unused ones', [0x03, 0x04], undefined],
+      ['trailing zero bits counted as used', [0x00, 0x04], undefined],
+      ['three bytes of bits', [0x00, 0x04, 0x00, 0x01], undefined],
+    ];
+    for (const [what, usage, keyCertSign] of cases) {
+      const bytes = ca(usage);
+      const cert = readDerCertificate(bytes);
+      assert.equal(cert?.keyCertSign, keyCertSign, what);
+      if (cert) assert.equal(caForOpenssl(cert), new X509Certificate(bytes).ca, `${what}: OpenSSL's CA flag`);
+    }
+    assert.equal(new X509Certificate(ca([0x01, 0x00])).ca, false, 'OpenSSL: an empty key usage makes no CA');
   });
 });
 
@@ -316,7 +358,7 @@ describe('the reader on corrupted certificates, against OpenSSL (property)', () 
         assert.equal(ours, theirs, 'same public key');
         assert.equal(cert.notBefore, Date.parse(x509.validFrom));
         assert.equal(cert.notAfter, Date.parse(x509.validTo));
-        assert.equal(cert.isCa, x509.ca);
+        assert.equal(caForOpenssl(cert), x509.ca);
         assert.ok(cert.subject.equals(subjectOf(x509.raw)), 'same subject');
         const signedByCa = verify(cert.signatureHash, cert.tbs, { key: orgCa.publicKey, dsaEncoding: 'der' }, cert.signature);
         assert.equal(signedByCa, x509.verify(orgCa.publicKey), 'same signature check');

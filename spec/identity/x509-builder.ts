@@ -87,6 +87,8 @@ export interface CertSpec {
   notBefore: Date;
   notAfter: Date;
   ca?: boolean;
+  /** The key usage BIT STRING's content (unused-bit count first), instead of the default for `ca`. */
+  keyUsage?: Buffer;
   serial?: bigint;
   /** More extensions after basicConstraints and keyUsage (see `extension`). */
   extensions?: Buffer[];
@@ -114,7 +116,7 @@ export function buildCert(spec: CertSpec): Buffer {
   const keyUsage = seq(
     oid('2.5.29.15'),
     tlv(0x01, Buffer.from([0xff])),
-    tlv(0x04, spec.ca ? tlv(0x03, Buffer.from([0x01, 0x06])) : tlv(0x03, Buffer.from([0x07, 0x80]))),
+    tlv(0x04, tlv(0x03, spec.keyUsage ?? Buffer.from(spec.ca ? [0x01, 0x06] : [0x07, 0x80]))),
   );
   const tbs = seq(
     explicit(0, int(2n)),
