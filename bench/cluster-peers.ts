@@ -3,6 +3,7 @@
  * membership, push and pull per peer, as an application builds them from lib/gossip, and a record
  * of every delivery (latency from its publication, push or pull). Driven by worker.ts commands.
  */
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import {
   createComm,
   createMembership,
@@ -34,6 +35,22 @@ interface Peer {
   /** Ids this peer published (not delivered back to it). */
   readonly own: Set<number>;
 }
+
+/**
+ * How long this worker's event loop was held up (a message waits behind whatever runs before it)
+ * and how long V8 paused for garbage collection, since the last reset.
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let gcPauses = { count: 0, totalMs: 0, maxMs: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gcPauses.count++;
+    gcPauses.totalMs += entry.duration;
+    gcPauses.maxMs = Math.max(gcPauses.maxMs, entry.duration);
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -203,6 +220,8 @@ export function clusterResults(): {
   drops: number;
   connections: number;
   failures: Record<string, number>;
+  loop: { p50Ms: number; p99Ms: number; maxMs: number };
+  gc: { count: number; totalMs: number; maxMs: number };
 } {
   let drops = 0;
   let connections = 0;
@@ -211,7 +230,15 @@ export function clusterResults(): {
     drops += Object.values(stats.dropped).reduce((a, b) => a + b, 0);
     connections += stats.connections;
   }
-  return { push: pushLatencies, pull: pullLatencies, drops, connections, failures: Object.fromEntries(failures) };
+  return {
+    push: pushLatencies,
+    pull: pullLatencies,
+    drops,
+    connections,
+    failures: Object.fromEntries(failures),
+    loop: { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 },
+    gc: gcPauses,
+  };
 }
 
 /** Forgets what was recorded; from now on only ids in [first, first + count) are counted. */
@@ -219,6 +246,8 @@ export function clusterReset(args: { first: number; count: number }): void {
   window = { first: args.first, count: args.count };
   pushLatencies = [];
   pullLatencies = [];
+  loopDelay.reset();
+  gcPauses = { count: 0, totalMs: 0, maxMs: 0 };
   for (const p of peers) {
     p.seen.clear();
     p.own.clear();
@@ -233,4 +262,6 @@ export async function clusterStop(): Promise<void> {
   }
   await Promise.all(peers.map((p) => p.comm.stop()));
   peers.length = 0;
+  loopDelay.disable();
+  gcObserver.disconnect();
 }

@@ -64,6 +64,12 @@ export interface ClusterResult {
   readonly drops: number;
   /** Failed handshakes since start, by reason (the start-up storm's). */
   readonly handshakeFailures: Record<string, number>;
+  /** Event-loop delay of the workers (the worst worker's p99, and the longest of all), ms. */
+  readonly loopP99Ms: number;
+  readonly loopMaxMs: number;
+  /** Garbage-collection pauses of all workers: longest, and total per worker-second, ms. */
+  readonly gcMaxMs: number;
+  readonly gcMsPerSec: number;
 }
 
 interface Results {
@@ -72,6 +78,8 @@ interface Results {
   drops: number;
   connections: number;
   failures: Record<string, number>;
+  loop: { p50Ms: number; p99Ms: number; maxMs: number };
+  gc: { count: number; totalMs: number; maxMs: number };
 }
 
 /** A cluster run: how membership converged, then one result per fan-out (none if it did not). */
@@ -174,6 +182,7 @@ async function measure(
     // (a busy worker answers late; dividing by the lead's 2 s overstated it, up to 2.65 of 2 cores).
     type Clocked = NodeJS.CpuUsage & { at: number };
     const idleMs = 2_000;
+    const idleStartAt = now();
     const idleStart = await all<Clocked>('cpu-clock');
     await sleep(idleMs);
     const idleEnd = await all<Clocked>('cpu-clock');
@@ -220,11 +229,16 @@ async function measure(
       connections: results.reduce((s, r) => s + r.connections, 0),
       drops: results.reduce((s, r) => s + r.drops, 0),
       handshakeFailures: sumCounts(results.map((r) => r.failures)),
+      loopP99Ms: Math.max(...results.map((r) => r.loop.p99Ms)),
+      loopMaxMs: Math.max(...results.map((r) => r.loop.maxMs)),
+      gcMaxMs: Math.max(...results.map((r) => r.gc.maxMs)),
+      gcMsPerSec: results.reduce((sum, r) => sum + r.gc.totalMs, 0) / W / ((now() - idleStartAt) / 1000),
     };
     log(
       `cluster, fan-out ${fanout}: ${delivered}/${result.expected} deliveries (${((100 * push.length) / Math.max(1, delivered)).toFixed(1)}% push), ` +
         `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, max ${result.max.toFixed(0)} ms; ` +
-        `${result.cpuPerDeliveryUs.toFixed(0)} µs CPU per delivery`,
+        `${result.cpuPerDeliveryUs.toFixed(0)} µs CPU per delivery; loop delay p99 ${result.loopP99Ms.toFixed(0)} ms, ` +
+        `max ${result.loopMaxMs.toFixed(0)} ms; GC max ${result.gcMaxMs.toFixed(0)} ms, ${result.gcMsPerSec.toFixed(0)} ms/s`,
     );
     return result;
   }
