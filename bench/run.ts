@@ -419,7 +419,7 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
     `## 4. A ${c.peers}-peer push cluster`,
     '',
     markdownTable(
-      ['Fan-out', 'Published', 'Delivered / expected', 'By push', 'By pull', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'Push p99 (ms)', 'Max (ms)', 'CPU per delivery (µs)', 'Cores publishing', 'Cores idle'],
+      ['Fan-out', 'Published', 'Delivered / expected', 'By push', 'By pull', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'Push p99 (ms)', 'Max (ms)', 'CPU per delivery (µs)', 'Cores publishing', 'Cores idle', 'Loop delay p99 / max (ms)', 'GC pause max (ms)'],
       rows.map((r) => [
         String(r.fanout),
         `${r.messages} at ${fmtNum(r.publishedPerSec)}/s`,
@@ -434,8 +434,10 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
         fmtNum(r.cpuPerDeliveryUs),
         fmtNum(r.publishingCores),
         fmtNum(r.backgroundCores),
+        `${ms(r.loopP99Ms)} / ${ms(r.loopMaxMs)}`,
+        ms(r.gcMaxMs),
       ]),
-      [true, true, true, true, true, true, true, true, true, true, true, true, true],
+      [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true],
     ),
     '',
     `${c.peers} peers (comm + createMembership + createPush + createPull, each with its own generated identity, mutual ` +
@@ -455,7 +457,10 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
       `interval or two: when more than 1% of deliveries come by pull (fan-out 3: about 5%), p99 is a pull latency, ` +
       `seconds by design; "Push p99" is that of push deliveries alone. CPU = all worker ` +
       `processes while publishing, per delivery; "Cores idle" = the cluster's own traffic (alive messages, pull ` +
-      `rounds) over 2 s just before. Messages dropped by the comms: ${rows.map((r) => r.drops).join(' / ') || 'n/a'} ` +
+      `rounds) over 2 s just before. "Loop delay" = how late a 10 ms timer fired in a worker (its event loop ` +
+      `busy with other work, or the process waiting for a core), over the idle 2 s and the run: the worst ` +
+      `worker's p99 and the longest of all; "GC pause" = the longest garbage collection of any worker. ` +
+      `Messages dropped by the comms: ${rows.map((r) => r.drops).join(' / ') || 'n/a'} ` +
       `(since start, dials of the start-up storm included); failed handshakes until convergence: ` +
       `${Object.entries(run.handshakeFailures).map(([k, v]) => `${v}× "${k}"`).join(', ') || 'none'}.`,
     ...loadNote(load),
