@@ -101,7 +101,9 @@ export class ConnectionStore {
   /** Applies the one-connection-per-peer rule to a connection whose handshake just succeeded. */
   register(conn: Connection): void {
     const info = conn.info;
-    if (!info || this.stopped) return;
+    // A dialed connection is registered a few promise hops after its handshake: one the remote
+    // ended meanwhile has had its onClosed already, and would otherwise stay registered.
+    if (!info || this.stopped || conn.state === ConnectionState.Closed) return;
     const hex = hexOf(info.pkiId);
     let peers = this.byPeer.get(hex);
     if (!peers) this.byPeer.set(hex, (peers = new Set()));
