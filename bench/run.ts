@@ -457,9 +457,9 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
       `interval or two: when more than 1% of deliveries come by pull (fan-out 3: about 5%), p99 is a pull latency, ` +
       `seconds by design; "Push p99" is that of push deliveries alone. CPU = all worker ` +
       `processes while publishing, per delivery; "Cores idle" = the cluster's own traffic (alive messages, pull ` +
-      `rounds) over 2 s just before. "Loop delay" = how late a 10 ms timer fired in a worker (its event loop ` +
-      `busy with other work, or the process waiting for a core), over the idle 2 s and the run: the worst ` +
-      `worker's p99 and the longest of all; "GC pause" = the longest garbage collection of any worker. ` +
+      `rounds) over 2 s just before. "Loop delay" = the gap between ticks of a 10 ms timer in a worker (10 ms ` +
+      `when its event loop is free; more when it is busy with other work, or the process waits for a core), ` +
+      `over the idle 2 s and the run: the worst worker's p99 and the longest of all; "GC pause" = the longest garbage collection of any worker. ` +
       `Messages dropped by the comms: ${rows.map((r) => r.drops).join(' / ') || 'n/a'} ` +
       `(since start, dials of the start-up storm included); failed handshakes until convergence: ` +
       `${Object.entries(run.handshakeFailures).map(([k, v]) => `${v}× "${k}"`).join(', ') || 'none'}.`,

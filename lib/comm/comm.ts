@@ -648,8 +648,8 @@ class CommImpl implements Comm {
       mapper: this.mapper,
       tls,
       ...(tlsCertificate ? { remoteCertificate: tlsCertificate } : {}),
-      // On our own server grpc-js shows only client certificates OpenSSL verified against our TLS
-      // CAs; on a server the caller owns, its CAs were used, so ours are checked here.
+      // On our own server peerCertificate gives only client certificates OpenSSL verified against
+      // our TLS CAs; on a server the caller owns, its CAs were used, so ours are checked here.
       ...(serverSide && this.options.server ? { tlsRootCerts: this.tlsRoots } : {}),
       ...(expectedPkiId ? { expectedPkiId } : {}),
     });

@@ -171,7 +171,7 @@ export class Dialer {
  * which sets up a c-ares channel per grpc-js channel, that is per connection here, only to find
  * that the host is already an address: a cost on every dial (and :authority is the same).
  */
-function channelTarget(endpoint: string, host: string, port: number): string {
+export function channelTarget(endpoint: string, host: string, port: number): string {
   if (port === 0) return endpoint;
   switch (isIP(host)) {
     case 4:

@@ -2,7 +2,6 @@ import type { ServerGossipStream } from '../wire/service.js';
 import { http2SessionOf } from './frame-sink.js';
 import { HTTP2_DEFAULT_WINDOW } from './options.js';
 
-
 /** The part of a node Http2Session this needs. */
 interface WindowedSession {
   readonly destroyed: boolean;
@@ -10,7 +9,10 @@ interface WindowedSession {
   setLocalWindowSize(size: number): void;
 }
 
-/** Sessions whose window was widened already (a session carries the Ping and the stream). */
+/**
+ * Sessions whose window was widened already: a remote may open more than one gossip stream on one
+ * connection (a stream that ended, then another), and a session needs it once.
+ */
 const widened = new WeakSet<object>();
 
 /**

@@ -181,8 +181,8 @@ function asBuffer(bytes: Uint8Array): Buffer {
 function checkTlsBinding(claimed: Uint8Array, ctx: HandshakeContext): void {
   const cert = ctx.remoteCertificate;
   if (!cert || cert.length === 0) {
-    // grpc-js shows a server only certificates that chain to its TLS CAs: an untrusted one
-    // reads as none.
+    // A server sees only client certificates that chain to its TLS CAs (peerCertificate, as
+    // grpc-js's auth context): an untrusted one reads as none.
     throw new HandshakeError(
       'no-client-certificate',
       'no TLS certificate presented by the remote (or one not issued by a trusted TLS CA)',

@@ -72,7 +72,8 @@ export interface CommOptions {
    * send before waiting for this side to read. Default 1 MiB. HTTP/2 and node start at 64 KiB,
    * which keeps a fast sender of small messages waiting a round trip every 60 or so (grpc-go,
    * under Fabric, grows its own window up to 16 MiB as it measures the link). 65535 keeps
-   * HTTP/2's default.
+   * HTTP/2's default. Attached to a server the caller owns (`server`), the window is widened on the
+   * HTTP/2 sessions that carry gossip streams, which that server's other services share.
    */
   readonly flowControlWindow?: number;
   /** Client keepalive ping interval (core.yaml peer.keepalive.client.interval). */

@@ -5,6 +5,7 @@ import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { ConnectError, type Comm } from '../../lib/index.js';
+import { channelTarget } from '../../lib/comm/dialer.js';
 import { data, isData } from '../helpers/messages.js';
 import { first, peerOf, sleep, startPeer } from '../helpers/peers.js';
 import { startTlsRefusingServer, type RefusingServer } from '../helpers/tls-refusing-server.js';
@@ -125,6 +126,10 @@ describe('dialing', () => {
         const info = await dialer.connect({ endpoint, pkiId: comm.getPKIid() });
         assert.ok(info.pkiId.equals(comm.getPKIid()), `reached someone else at ${endpoint}`);
       }
+      // The grpc-js targets those dials used: addresses through its IP resolver, names through DNS.
+      assert.equal(channelTarget('127.0.0.1:7051', '127.0.0.1', 7051), 'ipv4:127.0.0.1:7051');
+      assert.equal(channelTarget('[::1]:7051', '::1', 7051), 'ipv6:[::1]:7051');
+      assert.equal(channelTarget('localhost:7051', 'localhost', 7051), 'localhost:7051');
     } finally {
       await Promise.all([v6.stop(), dialer.stop()]);
     }

@@ -67,13 +67,16 @@ interface Arrival {
   message: GossipMessageInit | Buffer;
 }
 
-/** Decodes a raw arrival as comm does before anything reaches a pipeline (DecodeError if it cannot). */
-/** A target's settle (forget what the fake comm recorded) and stop (the pipeline, then the comm). */
-function lifecycle(comm: FakeComm, pipeline: { stop(): void }): { settle(): void; stop(): void } {
+/**
+ * A target's settle (forget what the fake comm recorded, then what `alsoSettle` forgets) and stop
+ * (the pipeline, then the comm).
+ */
+function lifecycle(comm: FakeComm, pipeline: { stop(): void }, alsoSettle?: () => void): { settle(): void; stop(): void } {
   return {
     settle() {
       comm.sent.length = 0;
       comm.responded.length = 0;
+      alsoSettle?.();
     },
     stop() {
       pipeline.stop();
@@ -82,6 +85,7 @@ function lifecycle(comm: FakeComm, pipeline: { stop(): void }): { settle(): void
   };
 }
 
+/** Decodes a raw arrival as comm does before anything reaches a pipeline (DecodeError if it cannot). */
 function toSigned(message: GossipMessageInit | Buffer): SignedMessage {
   return Buffer.isBuffer(message) ? SignedMessage.fromBytes(message).decode() : SignedMessage.create(message);
 }
@@ -480,12 +484,6 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
       }
       if (mapper.size > trusted.size) throw new Error(`the identity mapper holds ${mapper.size} identities, more than the ${trusted.size} trusted ones`);
     },
-    settle() {
-      comm.sent.length = 0;
-      comm.responded.length = 0;
-      sentChecked = 0;
-      respondedChecked = 0;
-    },
     counters() {
       const s = pipeline.stats();
       const p = pipeline.identityPull!.stats();
@@ -501,6 +499,9 @@ function membershipPull(m: FuzzMaterial): InProcessTarget<MembershipPullCase> {
         'PeerIdentity refused': p.invalid,
       };
     },
-    stop: lifecycle(comm, pipeline).stop,
+    ...lifecycle(comm, pipeline, () => {
+      sentChecked = 0;
+      respondedChecked = 0;
+    }),
   };
 }
