@@ -6,13 +6,13 @@ import { ConnectionClosedError, HandshakeError, MessageTooLargeError, StoppedErr
 import { MspIdentityMapper, type IdentityMapper } from '../identity/identity-mapper.js';
 import { MspManager } from '../identity/msp.js';
 import { SignedMessage, type GossipMessageInit, type MessageSigner } from '../wire/signed-message.js';
-import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
+import type { ServerGossipStream } from '../wire/service.js';
 import { Connection, ConnectionState, type ConnectionHooks, type HandshakeOutcome } from './connection.js';
 import type { ConnectionInfo, RemotePeer } from './connection-info.js';
 import { ConnectionStore } from './connection-store.js';
 import { Demux } from './demux.js';
 import { Dialer } from './dialer.js';
-import { peerCertificate, releaseAlpnCopy, servedTlsSocket } from './served-tls-socket.js';
+import { peerCertificate, releaseAlpnCopy, tlsSocketOf } from './served-tls-socket.js';
 import { buildConnEstablish, certificateHash, checkConnEstablish, pemToDer } from './handshake.js';
 import { silentLogger, type Logger } from './logger.js';
 import { resolveOptions, type CommOptions, type ResolvedCommOptions } from './options.js';
@@ -20,6 +20,7 @@ import { QUEUED, type DropReason, type OutboundItem } from './outbound-buffer.js
 import { ReceivedMessage } from './received-message.js';
 import { ackKey, AggregatedSendResult, randomNonce, type AckOutcome } from './send-with-ack.js';
 import { widenReceiveWindow } from './flow-control-window.js';
+import { http2SessionOf } from './frame-sink.js';
 import { GossipServer } from './server.js';
 import { serverCredentials } from './tls-credentials.js';
 import { tlsDialSettings } from './dial-credentials.js';
@@ -579,10 +580,19 @@ class CommImpl implements Comm {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'comm is stopping' });
       return;
     }
-    widenReceiveWindow(call, this.options.flowControlWindow);
+    // The connection under the call, found once: its window, and the TLS certificate the client
+    // presented (the handshake binds to it), read while the ALPN copy is let go.
+    const session = http2SessionOf(call);
+    widenReceiveWindow(session, this.options.flowControlWindow);
+    let tlsCertificate: Buffer | undefined;
+    if (this.options.tls) {
+      const socket = tlsSocketOf(session);
+      if (socket) releaseAlpnCopy(socket);
+      tlsCertificate = peerCertificate(call, socket);
+    }
     const conn = new Connection('inbound', call.getPeer(), this.hooks);
     this.wire(conn);
-    const check = (first: Buffer): HandshakeOutcome => this.check(first, call, conn.endpoint, undefined, true);
+    const check = (first: Buffer): HandshakeOutcome => this.check(first, conn.endpoint, undefined, tlsCertificate, true);
     conn.handshake(call, this.ownConn, check, this.options.connTimeoutMs).then(
       (outcome) => {
         if (outcome.probe) {
@@ -613,7 +623,8 @@ class CommImpl implements Comm {
       void conn.closed.then(() => dialed.close());
       if (conn.state === ConnectionState.Closed) throw conn.error ?? new ConnectionClosedError('connection closed while dialing');
       const stream = dialed.openStream();
-      const check = (first: Buffer): HandshakeOutcome => this.check(first, stream, peer.endpoint, peer.pkiId, false);
+      const check = (first: Buffer): HandshakeOutcome =>
+        this.check(first, peer.endpoint, peer.pkiId, this.options.tls ? stream.getAuthContext()?.sslPeerCertificate?.raw : undefined, false);
       const outcome = await conn.handshake(stream, probe ? this.ownProbe : this.ownConn, check, this.options.connTimeoutMs);
       if (this.logger !== silentLogger) {
         this.logger.debug({ pkiId: outcome.info.pkiId.toString('hex'), endpoint: peer.endpoint }, 'outbound connection');
@@ -628,25 +639,17 @@ class CommImpl implements Comm {
     }
   }
 
+  /** Checks the remote's ConnEstablish; `tlsCertificate` is the one it presented (TLS only). */
   private check(
     first: Buffer,
-    stream: ClientGossipStream | ServerGossipStream,
     endpoint: string,
     expectedPkiId: Uint8Array | undefined,
+    tlsCertificate: Buffer | undefined,
     serverSide: boolean,
   ): HandshakeOutcome {
-    const tls = this.options.tls;
-    let tlsCertificate: Buffer | undefined;
-    if (tls && serverSide) {
-      const socket = servedTlsSocket(stream as ServerGossipStream);
-      if (socket) releaseAlpnCopy(socket);
-      tlsCertificate = peerCertificate(stream as ServerGossipStream, socket);
-    } else if (tls) {
-      tlsCertificate = stream.getAuthContext()?.sslPeerCertificate?.raw;
-    }
     const remote = checkConnEstablish(first, {
       mapper: this.mapper,
-      tls,
+      tls: this.options.tls,
       ...(tlsCertificate ? { remoteCertificate: tlsCertificate } : {}),
       // On our own server peerCertificate gives only client certificates OpenSSL verified against
       // our TLS CAs; on a server the caller owns, its CAs were used, so ours are checked here.

@@ -1,5 +1,3 @@
-import type { ServerGossipStream } from '../wire/service.js';
-import { http2SessionOf } from './frame-sink.js';
 import { HTTP2_DEFAULT_WINDOW } from './options.js';
 
 /** The part of a node Http2Session this needs. */
@@ -17,7 +15,7 @@ const widened = new WeakSet<object>();
 
 /**
  * Grants the peer of an accepted stream a receive window of `bytes`, per stream and for the
- * connection, once per HTTP/2 session.
+ * connection, once per HTTP/2 session (the call's, from http2SessionOf).
  *
  * Why: node grants 64 KiB, about 60 messages of 1 KiB, and returns window only as its event loop
  * reads. A sender that keeps the pipe full then waits a round trip every 64 KiB while the receiver
@@ -31,9 +29,9 @@ const widened = new WeakSet<object>();
  * wider window reserves nothing per connection. On a call of another shape (a server with
  * interceptors, see http2SessionOf) the window stays node's.
  */
-export function widenReceiveWindow(call: ServerGossipStream, bytes: number): void {
+export function widenReceiveWindow(http2Session: Record<string, unknown> | undefined, bytes: number): void {
   if (bytes <= HTTP2_DEFAULT_WINDOW) return;
-  const session = sessionOf(call);
+  const session = windowed(http2Session);
   if (session === undefined || widened.has(session) || session.destroyed) return;
   widened.add(session);
   try {
@@ -45,8 +43,7 @@ export function widenReceiveWindow(call: ServerGossipStream, bytes: number): voi
   }
 }
 
-function sessionOf(call: ServerGossipStream): WindowedSession | undefined {
-  const session = http2SessionOf(call);
+function windowed(session: Record<string, unknown> | undefined): WindowedSession | undefined {
   return typeof session?.settings === 'function' && typeof session.setLocalWindowSize === 'function'
     ? (session as unknown as WindowedSession)
     : undefined;

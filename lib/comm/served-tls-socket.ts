@@ -13,7 +13,12 @@ import { http2SessionOf } from './frame-sink.js';
 
 /** The TLS socket of a call we serve, or undefined (plaintext, or a call of another shape). */
 export function servedTlsSocket(call: ServerGossipStream): TLSSocket | undefined {
-  const socket = http2SessionOf(call)?.socket;
+  return tlsSocketOf(http2SessionOf(call));
+}
+
+/** The TLS socket under an HTTP/2 session (see http2SessionOf), if it is one. */
+export function tlsSocketOf(session: Record<string, unknown> | undefined): TLSSocket | undefined {
+  const socket = session?.socket;
   return socket instanceof TLSSocket ? socket : undefined;
 }
 
