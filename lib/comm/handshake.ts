@@ -2,7 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { gossip } from '../proto/messages.js';
 import { HandshakeError, IdentityError, SignatureError } from '../errors.js';
 import type { IdentityMapper } from '../identity/identity-mapper.js';
-import { markKeepable } from '../identity/kept-bytes.js';
+import { markKeepable, ownCopy } from '../identity/kept-bytes.js';
 import type { MessageSigner } from '../wire/signed-message.js';
 
 /**
@@ -164,13 +164,6 @@ function keptCopy(pkiId: Buffer, identity: Uint8Array, payload: Uint8Array, sign
     signedData,
     signature: block.subarray(payload.length, payload.length + signature.length),
   };
-}
-
-/** A copy in an allocation of its own (see keptCopy). */
-function ownCopy(bytes: Uint8Array): Buffer {
-  const copy = Buffer.allocUnsafeSlow(bytes.length);
-  copy.set(bytes);
-  return copy;
 }
 
 /** The same bytes as a Buffer, without copying. */

@@ -1,5 +1,7 @@
 import { TLSSocket } from 'node:tls';
 import type { ServerGossipStream } from '../wire/service.js';
+import { derElement } from '../identity/der-element.js';
+import { ownCopy } from '../identity/kept-bytes.js';
 import { http2SessionOf } from './frame-sink.js';
 
 /**
@@ -56,40 +58,20 @@ export function peerCertificate(call: ServerGossipStream, socket = servedTlsSock
  * fills its field exactly.
  */
 export function sessionPeerCertificate(session: Uint8Array): Buffer | undefined {
-  const outer = tlv(session, 0);
-  if (outer === undefined || outer.tag !== 0x30 || outer.end !== session.length) return undefined;
-  for (let pos = outer.start; pos < outer.end; ) {
-    const field = tlv(session, pos);
-    if (field === undefined || field.end > outer.end) return undefined;
+  const outer = derElement(session, 0, session.length, 0x30);
+  if (outer === undefined || outer.end !== session.length) return undefined;
+  for (let pos = outer.content; pos < outer.end; ) {
+    const field = derElement(session, pos, outer.end);
+    if (field === undefined) return undefined;
     if (field.tag === 0xa3) {
-      const cert = tlv(session, field.start);
-      if (cert === undefined || cert.tag !== 0x30 || cert.end !== field.end) return undefined;
+      const cert = derElement(session, field.content, field.end, 0x30);
+      if (cert === undefined || cert.end !== field.end) return undefined;
       // Of its own: the connection keeps it (ConnectionInfo.auth), the session must not stay.
-      const copy = Buffer.allocUnsafeSlow(field.end - field.start);
-      copy.set(session.subarray(field.start, field.end));
-      return copy;
+      return ownCopy(session.subarray(cert.start, cert.end));
     }
     pos = field.end;
   }
   return undefined;
-}
-
-/** One DER tag-length-value header at `pos` (low-tag-number form, definite length). */
-function tlv(buf: Uint8Array, pos: number): { tag: number; start: number; end: number } | undefined {
-  if (pos + 2 > buf.length) return undefined;
-  const tag = buf[pos]!;
-  if ((tag & 0x1f) === 0x1f) return undefined;
-  let length = buf[pos + 1]!;
-  let start = pos + 2;
-  if (length & 0x80) {
-    const n = length & 0x7f;
-    if (n === 0 || n > 4 || start + n > buf.length) return undefined;
-    length = 0;
-    for (let i = 0; i < n; i++) length = length * 256 + buf[start + i]!;
-    start += n;
-  }
-  const end = start + length;
-  return end <= buf.length ? { tag, start, end } : undefined;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { derElement, type DerElement } from './der-element.js';
 import type { EcCurve } from './signer.js';
 
 /**
@@ -82,16 +83,6 @@ const TAG_SET = 0x31;
 
 /** Thrown inside the reader for anything it declines; never leaves this module. */
 class Decline extends Error {}
-
-interface Element {
-  readonly tag: number;
-  /** Offset of the tag byte. */
-  readonly start: number;
-  /** Offset of the content. */
-  readonly content: number;
-  /** Offset just past the content. */
-  readonly end: number;
-}
 
 /** The public key of a read certificate as a JWK: importing it skips OpenSSL's generic key decoder. */
 export function jwkOf(cert: DerCertificate): { kty: 'EC'; crv: string; x: string; y: string } {
@@ -249,29 +240,13 @@ function decline(): never {
   throw new Decline();
 }
 
-/** The element at `pos` (before `limit`), with the expected tag if given; DER lengths only. */
-function element(buf: Buffer, pos: number, limit: number, tag?: number): Element {
-  if (pos + 2 > limit) decline();
-  const t = buf[pos]!;
-  if ((t & 0x1f) === 0x1f || (tag !== undefined && t !== tag)) decline();
-  let length = buf[pos + 1]!;
-  let content = pos + 2;
-  if (length >= 0x80) {
-    const bytes = length & 0x7f;
-    // Indefinite (0x80) and over-long forms are not DER; certificates stay below 16 MiB.
-    if (bytes === 0 || bytes > 3 || content + bytes > limit || buf[content] === 0) decline();
-    length = 0;
-    for (let i = 0; i < bytes; i++) length = length * 256 + buf[content + i]!;
-    if (length < 0x80) decline();
-    content += bytes;
-  }
-  const end = content + length;
-  if (end > limit) decline();
-  return { tag: t, start: pos, content, end };
+/** The element at `pos` (before `limit`), with the expected tag if given (see derElement). */
+function element(buf: Buffer, pos: number, limit: number, tag?: number): DerElement {
+  return derElement(buf, pos, limit, tag) ?? decline();
 }
 
 /** An INTEGER in minimal two's-complement form. */
-function checkInteger(buf: Buffer, e: Element): void {
+function checkInteger(buf: Buffer, e: DerElement): void {
   const length = e.end - e.content;
   if (length === 0) decline();
   if (length > 1) {
@@ -282,19 +257,19 @@ function checkInteger(buf: Buffer, e: Element): void {
 }
 
 /** A non-negative INTEGER. */
-function checkNonNegativeInteger(buf: Buffer, e: Element): void {
+function checkNonNegativeInteger(buf: Buffer, e: DerElement): void {
   checkInteger(buf, e);
   if ((buf[e.content]! & 0x80) !== 0) decline();
 }
 
 /** The bytes of a BIT STRING that has no unused bits. */
-function bitStringBytes(buf: Buffer, e: Element): Buffer {
+function bitStringBytes(buf: Buffer, e: DerElement): Buffer {
   if (e.end - e.content < 2 || buf[e.content] !== 0) decline();
   return buf.subarray(e.content + 1, e.end);
 }
 
 /** The OID's content as hex, after checking its encoding. */
-function oidHex(buf: Buffer, e: Element): string {
+function oidHex(buf: Buffer, e: DerElement): string {
   if (e.end === e.content || (buf[e.end - 1]! & 0x80) !== 0) decline();
   for (let i = e.content; i < e.end; i++) {
     // A subidentifier never starts with 0x80 (a non-minimal encoding).
@@ -308,7 +283,7 @@ function oidHex(buf: Buffer, e: Element): string {
  * and IA5String values only, with valid contents. Calls `visit` with each attribute's type (OID
  * hex) and value text, `rdn` marking the first attribute of each RDN.
  */
-function readName(buf: Buffer, name: Element, visit?: (type: string, text: string, rdn: boolean) => void): void {
+function readName(buf: Buffer, name: DerElement, visit?: (type: string, text: string, rdn: boolean) => void): void {
   for (let at = name.content; at < name.end; ) {
     const rdn = element(buf, at, name.end, TAG_SET);
     at = rdn.end;
@@ -326,12 +301,12 @@ function readName(buf: Buffer, name: Element, visit?: (type: string, text: strin
   }
 }
 
-function checkName(buf: Buffer, name: Element): void {
+function checkName(buf: Buffer, name: DerElement): void {
   readName(buf, name);
 }
 
 /** PrintableString, IA5String (ASCII) or UTF8String (valid UTF-8) contents. */
-function checkString(buf: Buffer, e: Element): void {
+function checkString(buf: Buffer, e: DerElement): void {
   switch (e.tag) {
     case TAG_PRINTABLE_STRING:
       for (let i = e.content; i < e.end; i++) if (!PRINTABLE[buf[i]!]) decline();
@@ -367,7 +342,7 @@ export function looseName(name: Buffer): string {
 }
 
 /** UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), as ms since the epoch. */
-function time(buf: Buffer, e: Element): number {
+function time(buf: Buffer, e: DerElement): number {
   const length = e.end - e.content;
   let year: number;
   let at = e.content;
@@ -415,7 +390,7 @@ function digits(buf: Buffer, at: number, count: number): number {
 }
 
 /** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL }. */
-function basicConstraints(buf: Buffer, value: Element): boolean {
+function basicConstraints(buf: Buffer, value: DerElement): boolean {
   const sequence = element(buf, value.content, value.end, TAG_SEQUENCE);
   if (sequence.end !== value.end) decline();
   let at = sequence.content;
@@ -443,7 +418,7 @@ function basicConstraints(buf: Buffer, value: Element): boolean {
  * declines an empty key usage, which OpenSSL takes as an invalid certificate (RFC 5280
  * 4.2.1.3: at least one bit), so it is no CA there whatever basicConstraints says.
  */
-function keyUsage(buf: Buffer, value: Element): boolean {
+function keyUsage(buf: Buffer, value: DerElement): boolean {
   const bits = element(buf, value.content, value.end, TAG_BIT_STRING);
   if (bits.end !== value.end) decline();
   const bytes = bits.end - bits.content - 1;
@@ -455,7 +430,7 @@ function keyUsage(buf: Buffer, value: Element): boolean {
 }
 
 /** ExtKeyUsage ::= SEQUENCE SIZE (1..MAX) OF OBJECT IDENTIFIER. */
-function extKeyUsage(buf: Buffer, value: Element): void {
+function extKeyUsage(buf: Buffer, value: DerElement): void {
   const sequence = element(buf, value.content, value.end, TAG_SEQUENCE);
   if (sequence.end !== value.end || sequence.content === sequence.end) decline();
   for (let at = sequence.content; at < sequence.end; ) {
@@ -466,7 +441,7 @@ function extKeyUsage(buf: Buffer, value: Element): void {
 }
 
 /** AuthorityKeyIdentifier with a keyIdentifier [0] only (issuer and serial [1] [2] are declined). */
-function authorityKeyIdentifier(buf: Buffer, value: Element): Buffer | undefined {
+function authorityKeyIdentifier(buf: Buffer, value: DerElement): Buffer | undefined {
   const sequence = element(buf, value.content, value.end, TAG_SEQUENCE);
   if (sequence.end !== value.end) decline();
   if (sequence.content === sequence.end) return undefined;
@@ -476,7 +451,7 @@ function authorityKeyIdentifier(buf: Buffer, value: Element): Buffer | undefined
 }
 
 /** GeneralNames with rfc822Name, dNSName, URI (ASCII) and iPAddress (4 or 16 bytes) entries only. */
-function subjectAltName(buf: Buffer, value: Element): void {
+function subjectAltName(buf: Buffer, value: DerElement): void {
   const sequence = element(buf, value.content, value.end, TAG_SEQUENCE);
   if (sequence.end !== value.end || sequence.content === sequence.end) decline();
   for (let at = sequence.content; at < sequence.end; ) {

@@ -26,3 +26,13 @@ export function isKeepable(bytes: Uint8Array): boolean {
 export function keepable(bytes: Uint8Array): Uint8Array {
   return immutable.has(bytes) ? bytes : Uint8Array.from(bytes);
 }
+
+/**
+ * A copy of `bytes` in an allocation of its own: Buffer.from of a small array would take a slice
+ * of Buffer's shared 8 KiB pool, which bytes kept for long would pin.
+ */
+export function ownCopy(bytes: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
