@@ -139,7 +139,10 @@ function startPeer(peer: Peer, listen: string, bootstrap: string[]): Promise<voi
 
 function send(peer: Peer, message: ToPeer): void {
   if (message.type === 'publish') originOf.set(message.id, peer.pkiId);
-  if (peer.child?.connected) peer.child.send(message);
+  // A peer may be exiting while its channel still reads as connected (Ctrl-C reaches the peers
+  // too): the send then fails with EPIPE, which without a callback is an 'error' event that
+  // would bring the demo down. Its exit is what tells the demo it is gone.
+  if (peer.child?.connected) peer.child.send(message, () => undefined);
 }
 
 async function until(condition: () => boolean, what: string, show: () => string): Promise<number> {
