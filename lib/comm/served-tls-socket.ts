@@ -34,11 +34,12 @@ export function tlsSocketOf(session: Record<string, unknown> | undefined): TLSSo
  * about 145 µs on the first call for a connection (`getPeerX509Certificate()`, 350 µs). The
  * encoded TLS session (`getSession()`, 15 µs) carries the same DER: OpenSSL's SSL_SESSION
  * encoding holds the peer's certificate as its `[3]` field. Anything unexpected there falls back
- * to getPeerCertificate, and so does a call whose socket is not found.
+ * to getPeerCertificate, and a call whose socket was not found (`socket` undefined, see
+ * servedTlsSocket and tlsSocketOf) to grpc-js's auth context.
  * (A client's auth context is built once per connection by grpc-js itself, whatever we call, so
  * the dialing side keeps using it.)
  */
-export function peerCertificate(call: ServerGossipStream, socket = servedTlsSocket(call)): Buffer | undefined {
+export function peerCertificate(call: ServerGossipStream, socket: TLSSocket | undefined): Buffer | undefined {
   if (!socket) return call.getAuthContext()?.sslPeerCertificate?.raw;
   if (!socket.authorized) return undefined;
   const session = socket.getSession();

@@ -36,7 +36,7 @@ describe('the TLS socket of a served call', () => {
 
   it('is the DER of the certificate the client presented, as grpc-js shows it', async () => {
     const { call } = await open('peer1');
-    const serverSide = peerCertificate(call);
+    const serverSide = peerCertificate(call, servedTlsSocket(call));
     assert.ok(serverSide, 'no client certificate seen by the server');
     assert.deepEqual(serverSide, call.getAuthContext().sslPeerCertificate?.raw);
     assert.deepEqual(serverSide, new X509Certificate((await fixturePeer('peer1')).tls.cert).raw);
@@ -76,6 +76,6 @@ describe('the TLS socket of a served call', () => {
   it('is undefined for a client certificate not issued by our TLS CAs', async () => {
     const { call } = await open('rogue/peer0');
     assert.equal(call.getAuthContext().sslPeerCertificate, undefined);
-    assert.equal(peerCertificate(call), undefined);
+    assert.equal(peerCertificate(call, servedTlsSocket(call)), undefined);
   });
 });
