@@ -24,7 +24,7 @@ export function isKeepable(bytes: Uint8Array): boolean {
 
 /** `bytes` itself when marked keepable, else a copy in an allocation of its own. */
 export function keepable(bytes: Uint8Array): Uint8Array {
-  return immutable.has(bytes) ? bytes : Uint8Array.from(bytes);
+  return immutable.has(bytes) ? bytes : ownCopy(bytes);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { KeyObject, X509Certificate, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { IdentityError } from '../errors.js';
 import { jwkOf, looseName, readDerCertificate, type DerCertificate } from './der-certificate.js';
-import { isKeepable } from './kept-bytes.js';
+import { isKeepable, ownCopy } from './kept-bytes.js';
 import { decodeCertificateBundle, decodeCertificatePem } from './pem.js';
 import { parseIdentity, pkiIdOfParsed, type ParsedIdentity } from './serialized-identity.js';
 import { curveOf } from './signer.js';
@@ -302,9 +302,7 @@ class ReadIdentity implements ValidatedIdentity {
     // of a larger buffer, such as Buffer's shared pool, would pin all of it while cached.
     if ('der' in source) {
       const der = source.der;
-      this.#source = {
-        der: der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : Buffer.from(der.buffer.slice(der.byteOffset, der.byteOffset + der.length)),
-      };
+      this.#source = { der: der.byteOffset === 0 && der.buffer.byteLength === der.length ? der : ownCopy(der) };
     } else {
       this.#source = source;
     }
