@@ -47,6 +47,7 @@ let gcObserver: PerformanceObserver | undefined;
 let gcPauses = { totalMs: 0, maxMs: 0 };
 
 function startMonitors(): void {
+  stopMonitors();
   loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   gcObserver = new PerformanceObserver((list) => {
@@ -56,6 +57,13 @@ function startMonitors(): void {
     }
   });
   gcObserver.observe({ entryTypes: ['gc'] });
+}
+
+function stopMonitors(): void {
+  loopDelay?.disable();
+  gcObserver?.disconnect();
+  loopDelay = undefined;
+  gcObserver = undefined;
 }
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
@@ -269,8 +277,5 @@ export async function clusterStop(): Promise<void> {
   }
   await Promise.all(peers.map((p) => p.comm.stop()));
   peers.length = 0;
-  loopDelay?.disable();
-  gcObserver?.disconnect();
-  loopDelay = undefined;
-  gcObserver = undefined;
+  stopMonitors();
 }
