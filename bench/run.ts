@@ -539,7 +539,7 @@ function methodSection(): string[] {
     '## Method',
     '',
     `- Repetitions: throughput ${t.reps}× per payload (echo and one-way ${t.durationMs} ms each, ${t.rttSamples} timed round trips ` +
-      `after 100 untimed), fan-out ${plan.fanout.reps}× ${plan.fanout.durationMs} ms per size, connection scale ` +
+      `each after 100 untimed, rxgossip's and raw's alternating one by one), fan-out ${plan.fanout.reps}× ${plan.fanout.durationMs} ms per size, connection scale ` +
       `${plan.connections.reps}× per size; rxgossip and raw grpc-js alternate within each repetition.`,
     `- Section 1: messages are pre-encoded once (rxgossip: a SignedMessage whose envelope bytes are cached; raw: the same bytes ` +
       `from Envelope.encode) so both sides measure transport, not encoding. The rxgossip receiver decodes every ` +

@@ -5,7 +5,8 @@
  *
  * - echo: 16 messages in flight, the worker answers each with respond() (raw: write() back);
  *   result in round trips per second;
- * - round trip: one message in flight, p50/p99 in microseconds;
+ * - round trip: one message in flight, p50/p99 in microseconds, rxgossip and raw alternating
+ *   message by message;
  * - one-way: the parent sends for a fixed time without dropping (rxgossip: sendAsync with a
  *   window of outstanding sends, and send() paced by queueDepth$; raw: write() until it returns
  *   false, then 'drain'), the worker counts; result in messages per second until the worker has
@@ -91,8 +92,7 @@ export async function runThroughput(config: ThroughputConfig): Promise<Throughpu
         await withCpu(worker, echo.rx, echoCpu.rx, () => rxEcho(c, peer, () => signed, config.inFlight, config.durationMs));
         await withCpu(worker, echo.raw, echoCpu.raw, () => rawEcho(raw.stream, rawBytes, config.inFlight, config.durationMs));
 
-        const rxRtt = await rxRoundTrips(comm, peer, signed, config.rttSamples);
-        const rawRtt = await rawRoundTrips(raw.stream, rawBytes, config.rttSamples);
+        const { rx: rxRtt, raw: rawRtt } = await pairedRoundTrips(comm, peer, signed, raw.stream, rawBytes, config.rttSamples);
         p50.rx.push(percentile(rxRtt, 50));
         p99.rx.push(percentile(rxRtt, 99));
         p50.raw.push(percentile(rawRtt, 50));
@@ -170,50 +170,53 @@ function rawEcho(stream: RawClientStream, bytes: Buffer, inFlight: number, durat
 }
 
 // ---------------------------------------------------------------------------------------------
-// Round trip: one message in flight. Returns the sorted round-trip times in microseconds.
+// Round trip: one message in flight, rxgossip and raw grpc-js alternating message by message
+// (an rxgossip round trip, then a raw one, and so on), so that every stall of the machine falls
+// on both alike: a p99 is decided by a handful of samples, and timing one path after the other
+// left each p99 to whatever the machine did during its own second. Returns the sorted
+// round-trip times of each in microseconds.
 
 const RTT_WARMUP = 100;
 
-function rxRoundTrips(comm: Comm, peer: RemotePeer, signed: SignedMessage, samples: number): Promise<number[]> {
+function pairedRoundTrips(
+  comm: Comm,
+  peer: RemotePeer,
+  signed: SignedMessage,
+  stream: RawClientStream,
+  bytes: Buffer,
+  samples: number,
+): Promise<{ rx: number[]; raw: number[] }> {
   return new Promise((resolve) => {
-    const times: number[] = [];
+    const rx: number[] = [];
+    const raw: number[] = [];
     let sentAt = 0;
-    let seen = 0;
-    const sub = comm.accept(isData).subscribe(() => {
-      const rtt = (now() - sentAt) * 1000;
-      if (++seen > RTT_WARMUP) times.push(rtt);
-      if (times.length >= samples) {
-        sub.unsubscribe();
-        resolve(times.sort((a, b) => a - b));
-        return;
-      }
+    let pairs = 0;
+    const sendRx = (): void => {
       sentAt = now();
       comm.send(signed, peer);
-    });
-    sentAt = now();
-    comm.send(signed, peer);
-  });
-}
-
-function rawRoundTrips(stream: RawClientStream, bytes: Buffer, samples: number): Promise<number[]> {
-  return new Promise((resolve) => {
-    const times: number[] = [];
-    let sentAt = 0;
-    let seen = 0;
-    const onData = (): void => {
-      const rtt = (now() - sentAt) * 1000;
-      if (++seen > RTT_WARMUP) times.push(rtt);
-      if (times.length >= samples) {
-        stream.removeListener('data', onData);
-        resolve(times.sort((a, b) => a - b));
-        return;
-      }
+    };
+    const sendRaw = (): void => {
       sentAt = now();
       stream.write(bytes);
     };
+    const sub = comm.accept(isData).subscribe(() => {
+      const rtt = (now() - sentAt) * 1000;
+      if (pairs >= RTT_WARMUP) rx.push(rtt);
+      sendRaw();
+    });
+    const onData = (): void => {
+      const rtt = (now() - sentAt) * 1000;
+      if (pairs++ >= RTT_WARMUP) raw.push(rtt);
+      if (raw.length >= samples) {
+        sub.unsubscribe();
+        stream.removeListener('data', onData);
+        resolve({ rx: rx.sort((a, b) => a - b), raw: raw.sort((a, b) => a - b) });
+        return;
+      }
+      sendRx();
+    };
     stream.on('data', onData);
-    sentAt = now();
-    stream.write(bytes);
+    sendRx();
   });
 }
 
