@@ -5,6 +5,7 @@ import { ConnectionClosedError, GossipError, HandshakeError } from '../errors.js
 import { SignedMessage } from '../wire/signed-message.js';
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
 import type { ConnectionInfo } from './connection-info.js';
+import { readDirectly, type DirectRead } from './frame-source.js';
 import { FrameSink, writeFirstFramed } from './frame-sink.js';
 import { OutboundBuffer, type DropReason, type OutboundItem } from './outbound-buffer.js';
 import type { OverflowPolicy } from './options.js';
@@ -119,6 +120,11 @@ export class Connection {
   private closeError: Error | undefined;
   private remoteEnded = false;
   private endSent = false;
+  /**
+   * Reading straight from the http2 stream (frame-source.ts); undefined while not (yet) possible,
+   * 'never' for a call of another shape (grpc-js reads it) or once closed.
+   */
+  private direct: DirectRead | 'never' | undefined;
 
   constructor(
     /** `outbound`: we dialed; `inbound`: the remote dialed us. */
@@ -149,6 +155,11 @@ export class Connection {
   /** The authenticated remote; undefined until the handshake completes. */
   get info(): ConnectionInfo | undefined {
     return this.remote;
+  }
+
+  /** Whether its messages are read straight from the http2 stream now (frame-source.ts). */
+  get readsDirectly(): boolean {
+    return this.direct !== undefined && this.direct !== 'never';
   }
 
   /** Open, or still dialing/handshaking: messages sent now will be written. */
@@ -267,15 +278,34 @@ export class Connection {
       this.completeHandshake(chunk);
       return;
     }
+    this.onMessage(chunk);
+    // grpc-js held more of the stream when we last tried: try again now that it gave this one.
+    if (this.direct === undefined) this.readDirect();
+  };
+
+  /** A message received after the handshake, from grpc-js or read directly (readDirect). */
+  private readonly onMessage = (bytes: Buffer): void => {
+    const state = this.currentState;
     if (state !== ConnectionState.Open && state !== ConnectionState.Closing) return;
     let signed: SignedMessage;
     try {
-      signed = SignedMessage.fromBytes(chunk).decode();
+      signed = SignedMessage.fromBytes(bytes).decode();
     } catch (err: unknown) {
       this.abort(err instanceof Error ? err : new Error(String(err)));
       return;
     }
     this.inbound.next(this.hooks.received(this, signed));
+  };
+
+  /** Reads the stream's messages from its http2 stream from now on, when grpc-js lets us (frame-source.ts). */
+  private readDirect(): void {
+    const stream = this.stream;
+    if (!stream || this.currentState !== ConnectionState.Open) return;
+    this.direct = readDirectly(stream, this.onMessage, this.onReadError);
+  }
+
+  private readonly onReadError = (error: Error): void => {
+    this.abort(error);
   };
 
   private completeHandshake(first: Buffer): void {
@@ -300,6 +330,7 @@ export class Connection {
     this.settleOpened.resolve(outcome.info);
     waiter.resolve(outcome);
     if (this.stream) this.outbound.attach(FrameSink.for(this.stream));
+    this.readDirect();
   }
 
   private readonly onEnd = (): void => {
@@ -373,6 +404,8 @@ export class Connection {
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = undefined;
     waiter?.reject(close.error ?? new ConnectionClosedError('connection closed during the handshake'));
+    if (this.direct !== undefined && this.direct !== 'never') this.direct.stop();
+    this.direct = 'never';
     const stream = this.stream;
     if (stream) {
       stream.removeListener('data', this.onData);

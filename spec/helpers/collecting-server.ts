@@ -9,8 +9,9 @@ export async function collectingServer(
   credentials: grpc.ServerCredentials,
   calls: ServerGossipStream[],
   onCall?: (call: ServerGossipStream) => void,
+  maxRecvMsgSize = 1 << 20,
 ): Promise<GossipServer> {
-  return GossipServer.listen('127.0.0.1:0', { credentials, maxRecvMsgSize: 1 << 20, maxSendMsgSize: 1 << 20 }, (call) => {
+  return GossipServer.listen('127.0.0.1:0', { credentials, maxRecvMsgSize, maxSendMsgSize: 1 << 20 }, (call) => {
     call.on('error', () => undefined);
     calls.push(call);
     onCall?.(call);
