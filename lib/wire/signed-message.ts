@@ -13,6 +13,10 @@ export function keepingUnknownFields(bytes: Uint8Array): protobuf.Reader {
   return reader;
 }
 
+/** Envelope.payload: field 1, length-delimited. */
+const ENVELOPE_PAYLOAD = 0x0a;
+const NO_SIGNATURE = new Uint8Array(0);
+
 /** Anything that can sign bytes: the local peer's signer. */
 export interface MessageSigner {
   sign(data: Uint8Array): Uint8Array;
@@ -48,8 +52,24 @@ export class SignedMessage {
    */
   static create(message: GossipMessageInit, signer?: MessageSigner): SignedMessage {
     const decoded = message instanceof gossip.GossipMessage ? message : gossip.GossipMessage.create(message);
+    if (signer === undefined) {
+      // Unsigned (what an application's send() builds): the Envelope is written around the
+      // GossipMessage in one pass, its payload a view into it, instead of the payload encoded into
+      // a buffer of its own and then copied into the Envelope's. A 1 KiB data message: 3.5 µs
+      // instead of 6. The bytes are the same (spec/wire/signed-message.spec.ts).
+      const writer = gossip.GossipMessage.encode(decoded, protobuf.Writer.create().uint32(ENVELOPE_PAYLOAD).fork()).ldelim();
+      const raw = writer.finish();
+      let at = 1;
+      while ((raw[at]! & 0x80) !== 0) at++;
+      at++;
+      // An empty payload is left out of an Envelope altogether: encoded the usual way.
+      if (at < raw.length) {
+        const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+        return new SignedMessage({ payload: bytes.subarray(at), signature: NO_SIGNATURE }, decoded, bytes);
+      }
+    }
     const payload = gossip.GossipMessage.encode(decoded).finish();
-    const signature = signer ? signer.sign(payload) : new Uint8Array(0);
+    const signature = signer ? signer.sign(payload) : NO_SIGNATURE;
     return new SignedMessage({ payload, signature }, decoded);
   }
 
