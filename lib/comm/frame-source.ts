@@ -14,6 +14,9 @@ interface Http2Readable {
   readonly readableEnded: boolean;
 }
 
+/** Room first made for a message whose bytes have not all come yet. */
+const FIRST_ROOM = 64 * 1024;
+
 /**
  * Splits the bytes of an http2 stream into gRPC messages: 5-byte prefix (compressed flag, then
  * big-endian length) and the message. Each message is handed on in a buffer of its own (a
@@ -21,10 +24,13 @@ interface Http2Readable {
  * A compressed flag or a message over `limit` bytes stops the reader and reports the error.
  */
 export class FrameReader {
-  private readonly prefix = Buffer.alloc(5);
+  /** A prefix cut between two reads, gathered here (made the first time one is). */
+  private prefix: Buffer | undefined;
   private prefixHave = 0;
+  /** A message cut between reads: its bytes so far (bodyHave of them), bodyWant in all. */
   private body: Buffer | undefined;
   private bodyHave = 0;
+  private bodyWant = 0;
   private stopped = false;
 
   constructor(
@@ -43,13 +49,18 @@ export class FrameReader {
     const end = chunk.length;
     let at = 0;
     while (at < end && !this.stopped) {
-      const body = this.body;
+      let body = this.body;
       if (body !== undefined) {
-        const take = Math.min(body.length - this.bodyHave, end - at);
+        const take = Math.min(this.bodyWant - this.bodyHave, end - at);
+        if (this.bodyHave + take > body.length) {
+          const grown = Buffer.allocUnsafe(Math.min(this.bodyWant, Math.max(body.length * 2, this.bodyHave + take)));
+          body.copy(grown, 0, 0, this.bodyHave);
+          body = this.body = grown;
+        }
         chunk.copy(body, this.bodyHave, at, at + take);
         this.bodyHave += take;
         at += take;
-        if (this.bodyHave < body.length) return;
+        if (this.bodyHave < this.bodyWant) return;
         this.body = undefined;
         this.onMessage(body);
         continue;
@@ -61,14 +72,15 @@ export class FrameReader {
         length = chunk.readUInt32BE(at + 1);
         at += 5;
       } else {
+        const prefix = (this.prefix ??= Buffer.alloc(5));
         const take = Math.min(5 - this.prefixHave, end - at);
-        chunk.copy(this.prefix, this.prefixHave, at, at + take);
+        chunk.copy(prefix, this.prefixHave, at, at + take);
         this.prefixHave += take;
         at += take;
         if (this.prefixHave < 5) return;
         this.prefixHave = 0;
-        flag = this.prefix[0]!;
-        length = this.prefix.readUInt32BE(1);
+        flag = prefix[0]!;
+        length = prefix.readUInt32BE(1);
       }
       if (flag !== 0) {
         this.fail(
@@ -84,15 +96,20 @@ export class FrameReader {
         this.fail(new MessageTooLargeError(length, this.limit));
         return;
       }
-      const message = Buffer.allocUnsafe(length);
       if (end - at >= length) {
+        const message = Buffer.allocUnsafe(length);
         chunk.copy(message, 0, at, at + length);
         at += length;
         this.onMessage(message);
       } else {
-        this.body = message;
-        this.bodyHave = end - at;
-        chunk.copy(message, 0, at, end);
+        // The rest comes in later reads: room for what has come, growing as more does, so that
+        // a prefix announcing a large message costs nothing until its bytes arrive.
+        const have = end - at;
+        const body = Buffer.allocUnsafe(Math.min(length, Math.max(have, FIRST_ROOM)));
+        chunk.copy(body, 0, at, end);
+        this.body = body;
+        this.bodyHave = have;
+        this.bodyWant = length;
         at = end;
       }
     }
@@ -133,7 +150,7 @@ export function readDirectly(
 ): DirectRead | undefined | 'never' {
   const found = findReadSide(call);
   if (found === undefined) return 'never';
-  const { http2, idle, limit } = found;
+  const { http2, idle, limit, decoder } = found;
   if (!idle() || (call as { readableLength?: number }).readableLength !== 0) return undefined;
   if (http2.destroyed || http2.readableEnded || http2.listenerCount('data') !== 1) return undefined;
   const grpcListener = http2.listeners('data')[0]!;
@@ -141,6 +158,11 @@ export function readDirectly(
   const onData = (chunk: Buffer): void => reader.write(chunk);
   http2.removeListener('data', grpcListener);
   http2.on('data', onData);
+  // grpc-js's decoder keeps views into the read that held the last message it decoded (its flag
+  // byte and body), until it starts on a next message, which it never will now: that read (the
+  // handshake's, up to a whole socket read) would stay pinned for the connection's life.
+  if (Buffer.isBuffer(decoder.readCompressFlag)) decoder.readCompressFlag = Buffer.alloc(1);
+  if (Array.isArray(decoder.readPartialMessage)) decoder.readPartialMessage = [];
   // grpc-js pauses the stream after each message until its reader asks for the next one.
   http2.resume();
   return {
@@ -156,6 +178,8 @@ interface ReadSide {
   /** Whether grpc-js holds nothing of the stream's messages. */
   readonly idle: () => boolean;
   readonly limit: number;
+  /** grpc-js's StreamDecoder of the call. */
+  readonly decoder: Decoder;
 }
 
 /**
@@ -194,6 +218,7 @@ function findReadSide(call: GossipStream): ReadSide | undefined {
           base.statusOutput !== true &&
           guards.every((guard) => guard()),
         limit: decoder.maxReadMessageLength,
+        decoder,
       };
     }
     if (isHttp2Readable(base.stream) && typeof base.metadataSent === 'boolean') {
@@ -207,6 +232,7 @@ function findReadSide(call: GossipStream): ReadSide | undefined {
           base.incomingEncoding === 'identity' &&
           base.cancelled !== true,
         limit: decoder.maxReadMessageLength,
+        decoder,
       };
     }
     if (Array.isArray(node.underlyingCalls)) {
@@ -226,7 +252,14 @@ function compressionFilterOf(stack: unknown): Record<string, unknown> | undefine
   return (stack.filters as unknown[]).find((f): f is Record<string, unknown> => isObject(f) && 'receiveCompression' in f);
 }
 
-function isDecoder(value: unknown): value is { readState: number; maxReadMessageLength: number } {
+interface Decoder {
+  readonly readState: number;
+  readonly maxReadMessageLength: number;
+  readCompressFlag?: unknown;
+  readPartialMessage?: unknown;
+}
+
+function isDecoder(value: unknown): value is Decoder {
   return isObject(value) && typeof value.readState === 'number' && typeof value.maxReadMessageLength === 'number';
 }
 

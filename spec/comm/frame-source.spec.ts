@@ -59,6 +59,24 @@ describe('FrameReader', () => {
     );
   });
 
+  it('reassembles large messages cut anywhere, growing its room as their bytes come', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 300_000 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 40 }),
+        (sizes, at) => {
+          const messages = sizes.map((n, i) => Buffer.alloc(n, i + 1).fill(i + 7, 0, Math.min(n, 13)));
+          const got: Buffer[] = [];
+          const reader = new FrameReader(-1, (m) => got.push(m), (err) => assert.fail(err));
+          for (const piece of cut(Buffer.concat(messages.map((m) => frame(m))), at)) reader.write(piece);
+          assert.equal(got.length, messages.length);
+          got.forEach((m, i) => assert.ok(m.equals(messages[i]!), `message ${i} of ${messages[i]!.length} bytes differs`));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it('gives each message a buffer of its own, not a view into the read it came in', () => {
     const bytes = frame(Buffer.from('hello'));
     const got: Buffer[] = [];
