@@ -1,5 +1,6 @@
 import { Metadata } from '@grpc/grpc-js';
 import type { ClientGossipStream, ServerGossipStream } from '../wire/service.js';
+import { callChain, isHttp2StreamWith, isObject } from './grpc-call-chain.js';
 import type { OutboundSink } from './outbound-buffer.js';
 
 /**
@@ -148,41 +149,21 @@ export function http2SessionOf(call: GossipStream): Record<string, unknown> | un
 }
 
 /**
- * Walks grpc-js's call objects down to the http2 stream: on the client
- * `stream.call(.call|.child|.underlyingCalls[i].call)*.http2Stream`, on the server
- * `stream.call.stream` of the base call. Only the links grpc-js uses for calls without
- * interceptors are followed (an intercepting call links through `nextCall`, never followed).
+ * The http2 stream under a call (see callChain): the subchannel call's `http2Stream` on the
+ * client, the base call's `stream` on the server, with whether its headers are out.
  */
 function findHttp2Stream(call: GossipStream): { http2: Http2Writable; headersSent: () => boolean } | undefined {
-  let node: unknown = (call as unknown as { call?: unknown }).call;
-  for (let depth = 0; depth < 8 && isObject(node); depth++) {
+  for (const node of callChain(call)) {
     if (isHttp2Writable(node.http2Stream)) return { http2: node.http2Stream, headersSent: () => true };
     if (isHttp2Writable(node.stream) && typeof node.metadataSent === 'boolean') {
-      const base = node;
-      return { http2: node.stream, headersSent: () => base.metadataSent === true };
-    }
-    if (Array.isArray(node.underlyingCalls)) {
-      const index = typeof node.committedCallIndex === 'number' ? node.committedCallIndex : 0;
-      if (node.underlyingCalls.length !== 1 && index === 0 && typeof node.committedCallIndex !== 'number') return undefined;
-      node = (node.underlyingCalls[index] as { call?: unknown } | undefined)?.call;
-    } else {
-      node = node.call ?? node.child;
+      return { http2: node.stream, headersSent: () => node.metadataSent === true };
     }
   }
   return undefined;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
-}
+const WRITABLE = ['write', 'cork', 'uncork', 'once'] as const;
 
 function isHttp2Writable(value: unknown): value is Http2Writable {
-  return (
-    isObject(value) &&
-    typeof value.write === 'function' &&
-    typeof value.cork === 'function' &&
-    typeof value.uncork === 'function' &&
-    typeof value.once === 'function' &&
-    'session' in value
-  );
+  return isHttp2StreamWith(value, WRITABLE);
 }

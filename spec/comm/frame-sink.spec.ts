@@ -7,13 +7,8 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { FrameSink } from '../../lib/comm/frame-sink.js';
 import type { GossipServer } from '../../lib/comm/server.js';
-import { collectingServer, openCollected } from '../helpers/collecting-server.js';
-import {
-  GossipClientConstructor,
-  type ClientGossipStream,
-  type GossipClient,
-  type ServerGossipStream,
-} from '../../lib/wire/service.js';
+import { collectingServer, nextMessages, openPlain } from '../helpers/collecting-server.js';
+import type { ClientGossipStream, GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 
 describe('FrameSink', () => {
   let server: GossipServer;
@@ -28,28 +23,9 @@ describe('FrameSink', () => {
     await server.close(100);
   });
 
-  async function open(interceptors: grpc.Interceptor[] = []): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> {
-    const client = new GossipClientConstructor(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.enable_retries': 0,
-    });
-    clients.push(client);
-    return openCollected(calls, () => client.GossipStream(new grpc.Metadata(), { interceptors }));
-  }
-
-  function collect(stream: ClientGossipStream | ServerGossipStream, count: number): Promise<string[]> {
-    const got: string[] = [];
-    return new Promise((resolve) => {
-      const onData = (chunk: Buffer): void => {
-        got.push(chunk.toString());
-        if (got.length === count) {
-          stream.removeListener('data', onData);
-          resolve(got);
-        }
-      };
-      stream.on('data', onData);
-    });
-  }
+  const open = (interceptors: grpc.Interceptor[] = []): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> =>
+    openPlain(server.port, calls, clients, interceptors);
+  const collect = nextMessages;
 
   it('writes frames straight into the http2 stream on both sides, in order after what grpc-js still holds', async () => {
     const { client, call } = await open();

@@ -9,18 +9,15 @@ import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import type { Comm } from '../../lib/index.js';
 import type { Connection } from '../../lib/comm/connection.js';
-import { DecodeError, MessageTooLargeError, type GossipError } from '../../lib/errors.js';
-import { FrameReader, readDirectly, type DirectRead } from '../../lib/comm/frame-source.js';
+import { status } from '@grpc/grpc-js';
+import { GossipError, MessageTooLargeError } from '../../lib/errors.js';
+import { FrameReader } from '../../lib/comm/frame-reader.js';
+import { readDirectly, type DirectRead } from '../../lib/comm/frame-source.js';
 import type { GossipServer } from '../../lib/comm/server.js';
-import { collectingServer, openCollected } from '../helpers/collecting-server.js';
+import { collectingServer, nextMessages, openPlain } from '../helpers/collecting-server.js';
 import { data, isData, seqOf } from '../helpers/messages.js';
 import { collect, peerOf, startPeer } from '../helpers/peers.js';
-import {
-  GossipClientConstructor,
-  type ClientGossipStream,
-  type GossipClient,
-  type ServerGossipStream,
-} from '../../lib/wire/service.js';
+import type { ClientGossipStream, GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 
 function frame(message: Buffer, flag = 0): Buffer {
   const prefix = Buffer.alloc(5);
@@ -98,7 +95,7 @@ describe('FrameReader', () => {
     assert.equal((errors[0] as MessageTooLargeError).limit, 10);
   });
 
-  it('refuses a compressed message (no message encoding here) and any other flag with DecodeError', () => {
+  it('refuses a compressed message (no message encoding here) and any other flag, with status INTERNAL as grpc-go', () => {
     for (const flag of [1, 2, 255]) {
       const errors: GossipError[] = [];
       const got: Buffer[] = [];
@@ -106,9 +103,27 @@ describe('FrameReader', () => {
       reader.write(Buffer.concat([frame(Buffer.from('x'), flag), frame(Buffer.from('y'))]));
       assert.equal(got.length, 0);
       assert.equal(errors.length, 1);
-      assert.ok(errors[0] instanceof DecodeError, String(errors[0]));
+      assert.ok(errors[0] instanceof GossipError, String(errors[0]));
+      assert.equal(errors[0].code, status.INTERNAL);
       assert.match(errors[0]!.message, flag === 1 ? /compressed/ : /invalid compressed flag/);
     }
+  });
+
+  it('stops when the consumer throws, and reports it', () => {
+    const errors: GossipError[] = [];
+    const got: string[] = [];
+    const reader = new FrameReader(
+      -1,
+      (m) => {
+        got.push(m.toString());
+        throw new Error('consumer broke');
+      },
+      (err) => errors.push(err),
+    );
+    reader.write(Buffer.concat([frame(Buffer.from('a')), frame(Buffer.from('b'))]));
+    assert.deepEqual(got, ['a']);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /consumer broke/);
   });
 
   it('reads nothing more once stopped', () => {
@@ -140,33 +155,12 @@ describe('readDirectly', () => {
     await Promise.all([server.close(100), small.close(100)]);
   });
 
-  async function open(
+  const open = (
     on: GossipServer = server,
     collected: ServerGossipStream[] = calls,
     interceptors: grpc.Interceptor[] = [],
-  ): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> {
-    const client = new GossipClientConstructor(`127.0.0.1:${on.port}`, grpc.credentials.createInsecure(), {
-      'grpc.use_local_subchannel_pool': 1,
-      'grpc.enable_retries': 0,
-    });
-    clients.push(client);
-    return openCollected(collected, () => client.GossipStream(new grpc.Metadata(), { interceptors }));
-  }
-
-  /** The next `count` messages grpc-js delivers on `stream`. */
-  function viaGrpc(stream: ClientGossipStream | ServerGossipStream, count: number): Promise<string[]> {
-    const got: string[] = [];
-    return new Promise((resolve) => {
-      const onData = (chunk: Buffer): void => {
-        got.push(chunk.toString());
-        if (got.length === count) {
-          stream.removeListener('data', onData);
-          resolve(got);
-        }
-      };
-      stream.on('data', onData);
-    });
-  }
+  ): Promise<{ client: ClientGossipStream; call: ServerGossipStream }> => openPlain(on.port, collected, clients, interceptors);
+  const viaGrpc = nextMessages;
 
   /** Takes over `reader` and collects `count` messages read directly; grpc-js must deliver none of them. */
   function direct(reader: ClientGossipStream | ServerGossipStream, count: number): { got: Promise<string[]>; errors: Error[] } {
@@ -214,7 +208,6 @@ describe('readDirectly', () => {
     const { client, call } = await open();
     // Paused: grpc-js reads the first message and keeps the rest queued (or half-read).
     call.pause();
-    const firstTwo = Buffer.concat([Buffer.from('one'), Buffer.from('two')]);
     client.write(Buffer.from('one'));
     client.write(Buffer.from('two'));
     client.write(Buffer.alloc(100_000, 1));
@@ -223,12 +216,40 @@ describe('readDirectly', () => {
     const rest = viaGrpc(call, 3);
     call.resume();
     const got = await rest;
-    assert.deepEqual(got.slice(0, 2).join(''), firstTwo.toString());
+    assert.deepEqual(got.slice(0, 2), ['one', 'two']);
     assert.equal(got[2]!.length, 100_000);
     call.removeAllListeners('data');
     const { got: after } = direct(call, 1);
     client.write(Buffer.from('direct'));
     assert.deepEqual(await after, ['direct']);
+  });
+
+  it("keeps grpc-js's end of the stream after the messages read directly: the server's 'end', the client's 'status'", async () => {
+    const { client, call } = await open();
+    for (const [writer, reader] of [
+      [client, call],
+      [call, client],
+    ] as const) {
+      const first = viaGrpc(reader, 1);
+      writer.write(Buffer.from('first'));
+      await first;
+      reader.removeAllListeners('data');
+      const order: string[] = [];
+      const taken = readDirectly(reader, (m) => order.push(m.toString()), assert.fail);
+      assert.ok(taken !== undefined && taken !== 'never');
+      reads.push(taken);
+      const ended = new Promise<void>((resolve) => {
+        if (reader === call) call.once('end', () => (order.push('end'), resolve()));
+        else client.once('status', (s: grpc.StatusObject) => (order.push(`status ${s.code}`), resolve()));
+      });
+      // 'end' only fires on a Readable that is flowing (grpc-js's own 'data' was removed).
+      reader.resume();
+      for (let i = 0; i < 50; i++) writer.write(Buffer.from(`m${i}`));
+      writer.end();
+      await ended;
+      const expected = [...Array.from({ length: 50 }, (_, i) => `m${i}`), reader === call ? 'end' : `status ${status.OK}`];
+      assert.deepEqual(order, expected);
+    }
   });
 
   it("applies grpc-js's size limit of the call: an oversized message is an error, the one before it delivered", async () => {

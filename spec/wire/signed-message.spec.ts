@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { gossip } from '../../lib/proto/messages.js';
-import { SignedMessage, type GossipMessageInit } from '../../lib/wire/signed-message.js';
+import { keepingUnknownFields, SignedMessage, type GossipMessageInit } from '../../lib/wire/signed-message.js';
 
 function twoStep(init: GossipMessageInit): Buffer {
   const payload = gossip.GossipMessage.encode(gossip.GossipMessage.create(init)).finish();
@@ -50,6 +50,18 @@ describe('SignedMessage.create, unsigned', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it("keeps a decoded message's unknown fields, and writes lengths of any size", () => {
+    // A newer Fabric's field (number 99, length-delimited) after a data message, decoded keeping it.
+    const known = Buffer.from(gossip.GossipMessage.encode({ nonce: 3, dataMsg: { payload: { seqNum: 9, data: Buffer.from('d') } } }).finish());
+    const decoded = gossip.GossipMessage.decode(keepingUnknownFields(Buffer.concat([known, Buffer.from([0x9a, 0x06, 0x02, 0xab, 0xcd])])));
+    const created = SignedMessage.create(decoded);
+    assert.deepEqual(created.bytes, Buffer.from(gossip.Envelope.encode({ payload: gossip.GossipMessage.encode(decoded).finish() }).finish()));
+    assert.ok(Buffer.from(created.payload).subarray(-5).equals(Buffer.from([0x9a, 0x06, 0x02, 0xab, 0xcd])));
+    // A payload over 2 MiB: four bytes of length in the Envelope.
+    const big = { dataMsg: { payload: { seqNum: 1, data: Buffer.alloc(2_500_000, 5) } } };
+    assert.deepEqual(SignedMessage.create(big).bytes, twoStep(big));
   });
 
   it('leaves an empty message out of the Envelope, as protobufjs does', () => {
