@@ -16,7 +16,7 @@ import { readDirectly, type DirectRead } from '../../lib/comm/frame-source.js';
 import type { GossipServer } from '../../lib/comm/server.js';
 import { collectingServer, nextMessages, openPlain } from '../helpers/collecting-server.js';
 import { data, isData, seqOf } from '../helpers/messages.js';
-import { collect, peerOf, startPeer } from '../helpers/peers.js';
+import { collect, eventually, peerOf, startPeer } from '../helpers/peers.js';
 import type { ClientGossipStream, GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 
 function frame(message: Buffer, flag = 0): Buffer {
@@ -206,12 +206,13 @@ describe('readDirectly', () => {
 
   it('waits while grpc-js holds part of the stream, and takes over once it is idle', async () => {
     const { client, call } = await open();
-    // Paused: grpc-js reads the first message and keeps the rest queued (or half-read).
+    // Paused: grpc-js reads the messages into the call's own buffer, where they wait to be read.
     call.pause();
     client.write(Buffer.from('one'));
     client.write(Buffer.from('two'));
     client.write(Buffer.alloc(100_000, 1));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // grpc-js has read them into the paused call's buffer (a fixed wait could come too soon).
+    await eventually(() => call.readableLength > 0, 10_000, 'grpc-js to buffer the messages');
     assert.equal(readDirectly(call, () => assert.fail('nothing is read directly'), assert.fail), undefined);
     const rest = viaGrpc(call, 3);
     call.resume();
@@ -262,7 +263,7 @@ describe('readDirectly', () => {
     client.write(Buffer.alloc(1_000, 7));
     client.write(Buffer.alloc(1_001, 7));
     assert.equal((await got)[0]!.length, 1_000);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => errors.length > 0, 10_000, 'the size limit to stop the reader');
     assert.equal(errors.length, 1);
     assert.ok(errors[0] instanceof MessageTooLargeError);
     assert.equal((errors[0] as MessageTooLargeError).limit, 1_000);
@@ -287,10 +288,10 @@ describe('a comm', () => {
     const connections = (comm: Comm): readonly Connection[] =>
       (comm as unknown as { store: { connections: readonly Connection[] } }).store.connections;
     try {
-      const atB = collect(b.accept(isData), 200);
+      const atB = collect(b.accept(isData), 200, 20_000);
       for (let i = 1; i <= 200; i++) a.send(data(i, i % 50 === 0 ? 100_000 : 100), peerOf(b));
       assert.deepEqual((await atB).map(seqOf), Array.from({ length: 200 }, (_, i) => i + 1));
-      const atA = collect(a.accept(isData), 200);
+      const atA = collect(a.accept(isData), 200, 20_000);
       for (let i = 1; i <= 200; i++) b.send(data(i, i % 50 === 0 ? 100_000 : 100), peerOf(a));
       assert.deepEqual((await atA).map(seqOf), Array.from({ length: 200 }, (_, i) => i + 1));
       const [dialed] = connections(a);
