@@ -35,8 +35,8 @@ export interface DirectRead {
  * message half-read, no message decoded and not yet delivered. The size limit is grpc-js's own
  * for the call. Returns undefined while grpc-js holds something (it keeps reading; the caller may
  * try again after the next message), 'never' for a call this cannot read: another shape (a
- * grpc-js whose fields this does not find), or a message encoding other than identity (Fabric
- * never compresses). What grpc-js no longer sees: channelz's per-call counts of messages
+ * grpc-js whose fields this does not find), a message encoding other than identity (Fabric
+ * never compresses), another listener on the http2 stream's data, or a stream already ended. What grpc-js no longer sees: channelz's per-call counts of messages
  * received, as FrameSink's sent ones.
  */
 export function readDirectly(
@@ -47,8 +47,9 @@ export function readDirectly(
   const found = findReadSide(call);
   if (found === undefined || !found.identity()) return 'never';
   const { http2, idle, limit, decoder } = found;
+  // Ended, or read by someone besides grpc-js: that will not change, so no retry per message.
+  if (http2.destroyed || http2.readableEnded || http2.listenerCount('data') !== 1) return 'never';
   if (!idle() || (call as { readableLength?: number }).readableLength !== 0) return undefined;
-  if (http2.destroyed || http2.readableEnded || http2.listenerCount('data') !== 1) return undefined;
   const grpcListener = http2.listeners('data')[0]!;
   const reader = new FrameReader(limit, onMessage, onError);
   const onData = (chunk: Buffer): void => reader.write(chunk);
