@@ -22,10 +22,21 @@ const rawServiceDefinition = {
     responseSerialize: identity,
     responseDeserialize: identity,
   },
+  // gossip.Empty encodes to no bytes either way.
+  Ping: {
+    path: '/gossip.Gossip/Ping',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 } satisfies grpc.ServiceDefinition;
 
 interface RawClient extends grpc.Client {
   GossipStream(): grpc.ClientDuplexStream<Buffer, Buffer>;
+  Ping(request: Buffer, callback: grpc.requestCallback<Buffer>): grpc.ClientUnaryCall;
 }
 
 const RawClientConstructor = grpc.makeGenericClientConstructor(rawServiceDefinition, 'Gossip') as unknown as new (
@@ -57,7 +68,11 @@ export async function startRawServer(
   onStream: (call: RawServerStream) => void,
 ): Promise<{ endpoint: string; close(): void }> {
   const server = new grpc.Server();
-  server.addService(rawServiceDefinition, { GossipStream: onStream });
+  const empty = Buffer.alloc(0);
+  server.addService(rawServiceDefinition, {
+    GossipStream: onStream,
+    Ping: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, empty),
+  });
   const credentials = grpc.ServerCredentials.createSsl(tls.ca, [{ cert_chain: tls.cert, private_key: tls.key }], true);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', credentials, (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -69,11 +84,15 @@ export function rawClientCredentials(tls: TlsFiles): grpc.ChannelCredentials {
   return grpc.credentials.createSsl(tls.ca, tls.key, tls.cert);
 }
 
-/** Dials `endpoint` with our certificate and opens one GossipStream on a connection of its own. */
+/**
+ * Dials `endpoint` with our certificate and opens one GossipStream on a connection of its own;
+ * with `ping`, a Ping first, as Fabric's dialer (and rxgossip's) does on every new connection.
+ */
 export async function openRawStream(
   endpoint: string,
   tls: TlsFiles,
   credentials?: grpc.ChannelCredentials,
+  ping = false,
 ): Promise<{ stream: RawClientStream; close(): void }> {
   const client = new RawClientConstructor(endpoint, credentials ?? rawClientCredentials(tls), {
     // A connection of its own, as rxgossip's dialer does (grpc-js would otherwise share one).
@@ -82,6 +101,14 @@ export async function openRawStream(
   await new Promise<void>((resolve, reject) =>
     client.waitForReady(Date.now() + 5_000, (err) => (err ? reject(err) : resolve())),
   );
+  if (ping) {
+    try {
+      await new Promise<void>((resolve, reject) => client.Ping(Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
+    } catch (err: unknown) {
+      client.close();
+      throw err;
+    }
+  }
   const stream = client.GossipStream();
   stream.on('error', () => undefined);
   return {

@@ -10,8 +10,10 @@
  *   not charged to the others);
  * - CPU time per handshake of the server and of the dialers (process.cpuUsage()).
  *
- * The same is measured for raw grpc-js (mutual TLS, one connection and one GossipStream per
- * dial, one Envelope written each way, no gossip handshake) as the floor rxgossip builds on.
+ * The same is measured for raw grpc-js (mutual TLS, one connection per dial, one Envelope written
+ * each way on a GossipStream, no gossip handshake) as the floor rxgossip builds on, twice: with the
+ * calls Fabric's dialer opens on every new connection (a Ping, then the GossipStream: the baseline
+ * of the targets) and with the GossipStream alone.
  */
 import { join } from 'node:path';
 import { log, now, sleep, summarize, Worker, type Summary } from './support.js';
@@ -44,7 +46,10 @@ export interface ConnectionsStats {
 export interface ConnectionsRow {
   readonly connections: number;
   readonly rx: ConnectionsStats;
+  /** Raw grpc-js opening what Fabric's dialer opens: a Ping, then the GossipStream. */
   readonly raw: ConnectionsStats;
+  /** Raw grpc-js opening the GossipStream alone. */
+  readonly rawStream: ConnectionsStats;
 }
 
 interface DialResult {
@@ -65,7 +70,8 @@ interface Once {
   live: number;
 }
 
-type Kind = 'rx' | 'raw';
+type Kind = 'rx' | 'raw' | 'rawStream';
+const KINDS: readonly Kind[] = ['rx', 'raw', 'rawStream'];
 
 export async function runConnections(config: ConnectionsConfig): Promise<ConnectionsRow[]> {
   const maxN = Math.max(...config.sizes);
@@ -83,19 +89,24 @@ export async function runConnections(config: ConnectionsConfig): Promise<Connect
 
     const rows: ConnectionsRow[] = [];
     for (const n of config.sizes) {
-      const results: Record<Kind, Once[]> = { rx: [], raw: [] };
+      const results: Record<Kind, Once[]> = { rx: [], raw: [], rawStream: [] };
       for (let rep = 0; rep < config.reps; rep++) {
-        for (const kind of ['rx', 'raw'] as const) {
+        for (const kind of KINDS) {
           const once = await measureOnce(ctx, kind, n, rep);
           results[kind].push(once);
           log(
-            `  ${kind.padEnd(3)} ${n} connections, rep ${rep + 1}/${config.reps}: ${once.rate?.toFixed(0) ?? 'n/a'} handshakes/s, ` +
+            `  ${kind.padEnd(9)} ${n} connections, rep ${rep + 1}/${config.reps}: ${once.rate?.toFixed(0) ?? 'n/a'} handshakes/s, ` +
               `${once.rssKiB?.toFixed(1) ?? 'n/a'} KiB RSS/conn (${once.live} live, ${once.failed} failed); ` +
               `CPU/handshake: server ${once.serverCpuMs.toFixed(2)} ms, dialers ${once.dialerCpuMs.toFixed(2)} ms`,
           );
         }
       }
-      rows.push({ connections: n, rx: summarizeRuns(results.rx), raw: summarizeRuns(results.raw) });
+      rows.push({
+        connections: n,
+        rx: summarizeRuns(results.rx),
+        raw: summarizeRuns(results.raw),
+        rawStream: summarizeRuns(results.rawStream),
+      });
     }
     return rows;
   } finally {
@@ -134,12 +145,13 @@ async function measureOnce(ctx: Context, kind: Kind, n: number, rep: number): Pr
             dir: config.dialerDirs[0],
             count: indices.length,
             concurrency,
+            ping: kind === 'raw',
           });
 
     // One connection first, then the baseline.
     const warm = ctx.warmupIndex;
     await dial(dialers[warm % W]!, [Math.floor(warm / W)], 1);
-    await server.request('expect', { target: kind, indices: [0], perComm: 1 });
+    await server.request('expect', { target: kind === 'rx' ? 'rx' : 'raw', indices: [0], perComm: 1 });
     await sleep(200);
     const before = await server.request<NodeJS.MemoryUsage>('mem');
     await server.request('reset');
@@ -151,7 +163,7 @@ async function measureOnce(ctx: Context, kind: Kind, n: number, rep: number): Pr
     if (profileDir) await Promise.all(profiled.map((w) => w.request('profile-start')));
     const cpuBefore = await cpu();
     const start = now();
-    const counted = server.request('expect', { target: kind, indices: [0], perComm: n });
+    const counted = server.request('expect', { target: kind === 'rx' ? 'rx' : 'raw', indices: [0], perComm: n });
     const results = await Promise.all(
       dialers.map((d, w) => {
         const indices: number[] = [];

@@ -13,8 +13,9 @@
  *   reset                                     zero every receive counter
  *   expect { target, indices, perComm, timeoutMs }  resolve once each listed receiver counted perComm
  *   dial { endpoint, pkiIdHex, indices, concurrency }   each listed comm connects (sendAsync one message)
- *   raw-dial { endpoint, dir, count, concurrency }   open `count` raw streams (one connection each), write one
- *                                             envelope on each and wait for one back
+ *   raw-dial { endpoint, dir, count, concurrency, ping }   open `count` raw streams (one connection each,
+ *                                             with `ping` a Ping first), write one envelope on each and
+ *                                             wait for one back
  *   raw-close                                 close every raw stream opened by raw-dial
  *   connections                               live connections summed over all comms (+ raw streams open)
  *   wait-connections { atMost, timeoutMs }    resolve once that sum is <= atMost
@@ -222,7 +223,7 @@ async function rawDial(args: Record<string, unknown>): Promise<{ ok: number; fai
     while (remaining > 0) {
       remaining--;
       try {
-        const raw = await openRawStream(String(args.endpoint), tls, credentials);
+        const raw = await openRawStream(String(args.endpoint), tls, credentials, args.ping === true);
         rawDialed.push(raw.close);
         const answered = new Promise<void>((resolve, reject) => {
           raw.stream.once('data', () => resolve());
