@@ -41,6 +41,13 @@ export interface ConnectionsStats {
   readonly dialerCpuMs: Summary;
   readonly failures: number;
   readonly errors: string[];
+  /** The same peers dialing again after closing (absent for the stream-only baseline). */
+  readonly reconnect?: {
+    readonly handshakesPerSec: Summary;
+    readonly serverCpuMs: Summary;
+    readonly dialerCpuMs: Summary;
+    readonly failures: number;
+  };
 }
 
 export interface ConnectionsRow {
@@ -59,15 +66,20 @@ interface DialResult {
   ms: number;
 }
 
-interface Once {
+interface Round {
   rate?: number;
-  rssKiB?: number;
-  heapKiB?: number;
   serverCpuMs: number;
   dialerCpuMs: number;
   failed: number;
   errors: string[];
+}
+
+interface Once extends Round {
+  rssKiB?: number;
+  heapKiB?: number;
   live: number;
+  /** The same peers dialing again after closing: the server has seen them. */
+  reconnect?: Round;
 }
 
 type Kind = 'rx' | 'raw' | 'rawStream';
@@ -97,7 +109,11 @@ export async function runConnections(config: ConnectionsConfig): Promise<Connect
           log(
             `  ${kind.padEnd(9)} ${n} connections, rep ${rep + 1}/${config.reps}: ${once.rate?.toFixed(0) ?? 'n/a'} handshakes/s, ` +
               `${once.rssKiB?.toFixed(1) ?? 'n/a'} KiB RSS/conn (${once.live} live, ${once.failed} failed); ` +
-              `CPU/handshake: server ${once.serverCpuMs.toFixed(2)} ms, dialers ${once.dialerCpuMs.toFixed(2)} ms`,
+              `CPU/handshake: server ${once.serverCpuMs.toFixed(2)} ms, dialers ${once.dialerCpuMs.toFixed(2)} ms` +
+              (once.reconnect
+                ? `; again: ${once.reconnect.rate?.toFixed(0) ?? 'n/a'} handshakes/s, server ${once.reconnect.serverCpuMs.toFixed(2)} ms, ` +
+                  `dialers ${once.reconnect.dialerCpuMs.toFixed(2)} ms (${once.reconnect.failed} failed)`
+                : ''),
           );
         }
       }
@@ -154,52 +170,74 @@ async function measureOnce(ctx: Context, kind: Kind, n: number, rep: number): Pr
     await server.request('expect', { target: kind === 'rx' ? 'rx' : 'raw', indices: [0], perComm: 1 });
     await sleep(200);
     const before = await server.request<NodeJS.MemoryUsage>('mem');
-    await server.request('reset');
 
     const cpu = (): Promise<NodeJS.CpuUsage[]> => Promise.all([server, ...dialers].map((w) => w.request<NodeJS.CpuUsage>('cpu')));
-    // BENCH_PROFILE_DIR=dir: CPU profiles of the server and the dialers while they handshake.
-    const profileDir = process.env.BENCH_PROFILE_DIR;
-    const profiled = [server, ...dialers];
-    if (profileDir) await Promise.all(profiled.map((w) => w.request('profile-start')));
-    const cpuBefore = await cpu();
-    const start = now();
-    const counted = server.request('expect', { target: kind === 'rx' ? 'rx' : 'raw', indices: [0], perComm: n });
-    const results = await Promise.all(
-      dialers.map((d, w) => {
-        const indices: number[] = [];
-        for (let i = w; i < n; i += W) indices.push(Math.floor(i / W));
-        return dial(d, indices, config.concurrency);
-      }),
-    );
-    const failed = results.reduce((sum, r) => sum + r.failed, 0);
-    const errors = results.flatMap((r) => r.errors).slice(0, 5);
-    let rate: number | undefined;
-    if (failed === 0) {
-      await counted;
-      rate = n / ((now() - start) / 1000);
-    }
-    const cpuAfter = await cpu();
-    if (profileDir) {
-      await Promise.all(
-        profiled.map((w, i) =>
-          w.request('profile-stop', { file: join(profileDir, `${kind}-${n}-${rep}-${i === 0 ? 'server' : `dialer${i - 1}`}.cpuprofile`) }),
-        ),
+    /** All n dialed at once: the rate, and the CPU per handshake of the server and of the dialers. */
+    const round = async (label: string): Promise<Round> => {
+      // BENCH_PROFILE_DIR=dir: CPU profiles of the server and the dialers while they handshake.
+      const profileDir = process.env.BENCH_PROFILE_DIR;
+      const profiled = [server, ...dialers];
+      if (profileDir) await Promise.all(profiled.map((w) => w.request('profile-start')));
+      await server.request('reset');
+      const cpuBefore = await cpu();
+      const start = now();
+      const counted = server.request('expect', { target: kind === 'rx' ? 'rx' : 'raw', indices: [0], perComm: n });
+      const results = await Promise.all(
+        dialers.map((d, w) => {
+          const indices: number[] = [];
+          for (let i = w; i < n; i += W) indices.push(Math.floor(i / W));
+          return dial(d, indices, config.concurrency);
+        }),
       );
-    }
-    const cpuMs = cpuAfter.map((c, i) => (c.user + c.system - cpuBefore[i]!.user - cpuBefore[i]!.system) / 1000);
+      const failed = results.reduce((sum, r) => sum + r.failed, 0);
+      const errors = results.flatMap((r) => r.errors).slice(0, 5);
+      let rate: number | undefined;
+      if (failed === 0) {
+        await counted;
+        rate = n / ((now() - start) / 1000);
+      }
+      const cpuAfter = await cpu();
+      if (profileDir) {
+        await Promise.all(
+          profiled.map((w, i) =>
+            w.request('profile-stop', {
+              file: join(profileDir, `${kind}-${n}-${rep}-${label}-${i === 0 ? 'server' : `dialer${i - 1}`}.cpuprofile`),
+            }),
+          ),
+        );
+      }
+      const cpuMs = cpuAfter.map((c, i) => (c.user + c.system - cpuBefore[i]!.user - cpuBefore[i]!.system) / 1000);
+      return {
+        serverCpuMs: cpuMs[0]! / n,
+        dialerCpuMs: cpuMs.slice(1).reduce((a, b) => a + b, 0) / n,
+        failed,
+        errors,
+        ...(rate !== undefined ? { rate } : {}),
+      };
+    };
 
+    const first = await round('first');
     await sleep(500);
     const live = await server.request<number>('connections');
     const after = await server.request<NodeJS.MemoryUsage>('mem');
     // The warm-up connection is in the baseline already.
     const conns = live - 1;
+
+    // The same dialers again, once every connection is gone: a server that has seen these peers
+    // (rxgossip: its MSP cache knows their identities). Not for the stream-only baseline.
+    let reconnect: Round | undefined;
+    if (kind !== 'rawStream' && first.failed === 0) {
+      if (kind === 'rx') await Promise.all(dialers.map((d) => d.request('close-peer', target)));
+      else await Promise.all(dialers.map((d) => d.request('raw-close')));
+      await server.request('wait-connections', { atMost: 0, timeoutMs: 15_000 });
+      // Streams are counted; their sockets close just after: let that finish outside the round.
+      await sleep(1_000);
+      reconnect = await round('again');
+    }
     const once: Once = {
-      serverCpuMs: cpuMs[0]! / n,
-      dialerCpuMs: cpuMs.slice(1).reduce((a, b) => a + b, 0) / n,
-      failed,
-      errors,
+      ...first,
       live,
-      ...(rate !== undefined ? { rate } : {}),
+      ...(reconnect ? { reconnect } : {}),
       ...(conns > 0
         ? { rssKiB: (after.rss - before.rss) / conns / 1024, heapKiB: (after.heapUsed - before.heapUsed) / conns / 1024 }
         : {}),
@@ -229,6 +267,16 @@ function summarizeRuns(runs: readonly Once[]): ConnectionsStats {
     serverCpuMs: summarize(values((o) => o.serverCpuMs)),
     dialerCpuMs: summarize(values((o) => o.dialerCpuMs)),
     failures: runs.reduce((sum, o) => sum + o.failed, 0),
-    errors: runs.flatMap((o) => o.errors).slice(0, 5),
+    errors: runs.flatMap((o) => [...o.errors, ...(o.reconnect?.errors ?? [])]).slice(0, 5),
+    ...(runs.some((o) => o.reconnect)
+      ? {
+          reconnect: {
+            handshakesPerSec: summarize(values((o) => o.reconnect?.rate)),
+            serverCpuMs: summarize(values((o) => o.reconnect?.serverCpuMs)),
+            dialerCpuMs: summarize(values((o) => o.reconnect?.dialerCpuMs)),
+            failures: runs.reduce((sum, o) => sum + (o.reconnect?.failed ?? 0), 0),
+          },
+        }
+      : {}),
   };
 }

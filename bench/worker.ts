@@ -16,6 +16,7 @@
  *   raw-dial { endpoint, dir, count, concurrency, ping }   open `count` raw streams (one connection each,
  *                                             with `ping` a Ping first), write one envelope on each and
  *                                             wait for one back
+ *   close-peer { endpoint, pkiIdHex }         every comm closes its connection to that peer (closeConn)
  *   raw-close                                 close every raw stream opened by raw-dial
  *   connections                               live connections summed over all comms (+ raw streams open)
  *   wait-connections { atMost, timeoutMs }    resolve once that sum is <= atMost
@@ -290,6 +291,11 @@ async function handle(req: Request): Promise<unknown> {
       return dial(args);
     case 'raw-dial':
       return rawDial(args);
+    case 'close-peer': {
+      const peer = { endpoint: String(args.endpoint), pkiId: Buffer.from(String(args.pkiIdHex), 'hex') };
+      await Promise.all(comms.map((comm) => comm.closeConn(peer)));
+      return true;
+    }
     case 'raw-close':
       for (const close of rawDialed.splice(0)) close();
       return true;
