@@ -598,7 +598,7 @@ function methodSection(): string[] {
       `encode and decode every message, as applications do (${plan.app.reps} repetitions of ${plan.app.durationMs} ms).`,
     '- Identities are generated for each run with generateOrg (one org, ECDSA P-256, cryptogen profiles).',
     `- rxgossip is measured ${BENCH_SOURCE === 'dist' ? 'compiled (dist/, built by `npm run bench` first), as applications load it; the bench harness itself runs through tsx' : 'from its TypeScript sources through tsx (BENCH_SOURCE=lib), which adds esbuild keepNames work to every named function it creates'}. Raw grpc-js is compiled JavaScript.`,
-    '- Run with `npm run bench` (full, about 10 minutes on a quiet machine; writes bench/RESULTS.md) or ' +
+    '- Run with `npm run bench` (full, about 12 minutes on a quiet machine; writes bench/RESULTS.md) or ' +
       '`npm run bench -- --quick` (a few minutes; writes bench/RESULTS.quick.md, which is not committed). ' +
       '`BENCH_PROFILE_DIR=dir` writes CPU profiles of the processes of sections 1b, 3 and 4.',
   ];
