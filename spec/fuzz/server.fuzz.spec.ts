@@ -45,10 +45,32 @@ describe('fuzzing a live server', () => {
     assert.ok(stats.received > 0, 'some fuzzed messages were delivered after a valid handshake');
     // Nothing the fuzzing client opened stays registered once its streams are gone. (Each closes
     // within the FAST timeouts, 2 s at most; the margin is for a CI machine busy with other specs.)
-    await eventually(() => target.fuzzConnections() === 0, 15_000, 'the fuzzing connections to close').catch((err: Error) => {
-      const left = target.server.connections().filter((c) => c.pkiId.equals(target.peers.as.pkiId));
-      throw new Error(`${err.message}; still registered: ${JSON.stringify(left.map(({ direction, state, queued, active }) => ({ direction, state, queued, active })))}`);
-    });
+    const describeLeft = (): string =>
+      JSON.stringify(
+        target.server
+          .connections()
+          .filter((c) => c.pkiId.equals(target.peers.as.pkiId))
+          .map(({ direction, state, queued, active }) => ({ direction, state, queued, active })),
+      ) + `, their HTTP/2 streams open: ${JSON.stringify(target.fuzzStreamsOpen())}`;
+    const closed = await eventually(() => target.fuzzConnections() === 0, 15_000, 'the fuzzing connections to close').then(
+      () => true,
+      () => false,
+    );
+    if (!closed) {
+      // A connection whose HTTP/2 stream ended is ours to release: still registered, it is a leak.
+      // One whose stream node:http2 still holds open was never ended by the client (seen, rarely,
+      // under a full test run's load: no END_STREAM and no RST_STREAM reached the server for it).
+      // Then the client goes, as a remote process dying, and everything must be released.
+      const open = target.fuzzStreamsOpen();
+      assert.ok(open.every((o) => o === true), `connections left whose streams ended: ${describeLeft()}`);
+      console.log(`# fuzz: the client never ended ${open.length} stream(s); ending the client process`);
+      await target.killAttacker();
+      await eventually(() => target.fuzzConnections() === 0, 15_000, 'the fuzzing connections to close once the client is gone').catch(
+        (err: Error) => {
+          throw new Error(`${err.message}; still registered: ${describeLeft()}`);
+        },
+      );
+    }
     target.checkUnexpected();
   });
 

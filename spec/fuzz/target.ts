@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import type { Comm, CommOptions } from '../../lib/index.js';
-import type { GossipClient } from '../../lib/wire/service.js';
+import type { Connection } from '../../lib/comm/connection.js';
+import { callChain } from '../../lib/comm/grpc-call-chain.js';
+import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 import { craftConnEstablish } from '../helpers/craft.js';
 import { first, fixturePeer, peerOf, rawClient, startPeer } from '../helpers/peers.js';
 import { UnexpectedErrors } from '../failure/unexpected.js';
@@ -111,6 +113,32 @@ export class FuzzTarget {
   /** Connections the server holds for the fuzzing client's identity. */
   fuzzConnections(): number {
     return this.server.connections().filter((c) => c.pkiId.equals(this.peers.as.pkiId)).length;
+  }
+
+  /**
+   * For each connection the server holds for the fuzzing identity, whether the HTTP/2 stream
+   * under it is still open at the transport (node:http2 saw neither its end nor a reset), or
+   * undefined when that stream cannot be found.
+   */
+  fuzzStreamsOpen(): Array<boolean | undefined> {
+    const store = (this.server as unknown as { store: { registered: readonly Connection[] } }).store;
+    return store.registered
+      .filter((c) => c.info?.pkiId.equals(this.peers.as.pkiId))
+      .map((c) => {
+        const call = (c as unknown as { stream?: ServerGossipStream }).stream;
+        if (!call) return undefined;
+        for (const node of callChain(call)) {
+          const h2 = node.stream as { closed?: unknown; destroyed?: unknown } | undefined;
+          if (h2 && typeof h2.closed === 'boolean') return !h2.closed && h2.destroyed !== true;
+        }
+        return undefined;
+      });
+  }
+
+  /** Ends the attacker process at once, as a remote peer's process dies: its OS closes its connections. */
+  async killAttacker(): Promise<void> {
+    this.attacker.kill('SIGKILL');
+    await this.attackerExit;
   }
 
   async stop(): Promise<void> {
