@@ -98,16 +98,16 @@ export async function openRawStream(
     // A connection of its own, as rxgossip's dialer does (grpc-js would otherwise share one).
     'grpc.use_local_subchannel_pool': 1,
   });
-  await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 5_000, (err) => (err ? reject(err) : resolve())),
-  );
-  if (ping) {
-    try {
+  try {
+    await new Promise<void>((resolve, reject) =>
+      client.waitForReady(Date.now() + 5_000, (err) => (err ? reject(err) : resolve())),
+    );
+    if (ping) {
       await new Promise<void>((resolve, reject) => client.Ping(Buffer.alloc(0), (err) => (err ? reject(err) : resolve())));
-    } catch (err: unknown) {
-      client.close();
-      throw err;
     }
+  } catch (err: unknown) {
+    client.close();
+    throw err;
   }
   const stream = client.GossipStream();
   stream.on('error', () => undefined);

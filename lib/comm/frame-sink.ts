@@ -139,12 +139,17 @@ export function writeFirstFramed(call: ServerGossipStream, bytes: Buffer): void 
   call.write(bytes);
 }
 
+/** The node http2 stream under a call, as findHttp2Stream finds it (undefined for a call of another shape). */
+export function http2StreamOf(call: GossipStream): Record<string, unknown> | undefined {
+  return findHttp2Stream(call)?.http2 as Record<string, unknown> | undefined;
+}
+
 /**
- * The node Http2Session a call runs on, found as findHttp2Stream finds its stream (undefined for a
- * call of another shape): where the serving side reaches the connection's window and TLS socket.
+ * The node Http2Session a call runs on (see http2StreamOf): where the serving side reaches the
+ * connection's window and TLS socket.
  */
 export function http2SessionOf(call: GossipStream): Record<string, unknown> | undefined {
-  const session = (findHttp2Stream(call)?.http2 as { session?: unknown } | undefined)?.session;
+  const session = http2StreamOf(call)?.session;
   return isObject(session) ? session : undefined;
 }
 

@@ -36,8 +36,9 @@ export interface DirectRead {
  * for the call. Returns undefined while grpc-js holds something (it keeps reading; the caller may
  * try again after the next message), 'never' for a call this cannot read: another shape (a
  * grpc-js whose fields this does not find), a message encoding other than identity (Fabric
- * never compresses), another listener on the http2 stream's data, or a stream already ended. What grpc-js no longer sees: channelz's per-call counts of messages
- * received, as FrameSink's sent ones.
+ * never compresses), another listener on the http2 stream's data, or a stream already ended.
+ * What grpc-js no longer sees: channelz's per-call counts of messages received, as FrameSink's
+ * sent ones.
  */
 export function readDirectly(
   call: GossipStream,

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Subscription } from 'rxjs';
 import type { Comm, CommOptions } from '../../lib/index.js';
 import type { Connection } from '../../lib/comm/connection.js';
-import { callChain } from '../../lib/comm/grpc-call-chain.js';
+import { http2StreamOf } from '../../lib/comm/frame-sink.js';
 import type { GossipClient, ServerGossipStream } from '../../lib/wire/service.js';
 import { craftConnEstablish } from '../helpers/craft.js';
 import { first, fixturePeer, peerOf, rawClient, startPeer } from '../helpers/peers.js';
@@ -126,12 +126,8 @@ export class FuzzTarget {
       .filter((c) => c.info?.pkiId.equals(this.peers.as.pkiId))
       .map((c) => {
         const call = (c as unknown as { stream?: ServerGossipStream }).stream;
-        if (!call) return undefined;
-        for (const node of callChain(call)) {
-          const h2 = node.stream as { closed?: unknown; destroyed?: unknown } | undefined;
-          if (h2 && typeof h2.closed === 'boolean') return !h2.closed && h2.destroyed !== true;
-        }
-        return undefined;
+        const h2 = call && http2StreamOf(call);
+        return typeof h2?.closed === 'boolean' ? !h2.closed && h2.destroyed !== true : undefined;
       });
   }
 
