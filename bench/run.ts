@@ -85,7 +85,7 @@ const plan = quick
       fanout: { peerCounts: [10, 50], reps: 1, durationMs: 600, payloadSize: 1024, workers: 2 },
       connections: { sizes: [100, 250], reps: 1, dialerWorkers: 2, concurrency: 16 },
       push: { reps: 1, durationMs: 1_000, payloadSize: 1024, rttSamples: 200, cryptoMs: 500 },
-      cluster: { ...CLUSTER, peers: 30, workers: 2, runs: [{ fanout: 3, rate: 30 }, { fanout: 6, rate: 30 }], durationMs: 3_000, joinSpacingMs: 200 },
+      cluster: { ...CLUSTER, peers: 30, workers: 2, runs: [{ fanout: 3, rate: 30 }, { fanout: 6, rate: 30 }], durationMs: 3_000, minMessages: 30, joinSpacingMs: 200 },
     }
   : {
       throughput: { payloadSizes: [100, 1024, 10 * 1024], reps: 5, durationMs: 2_000, rttSamples: 5_000, inFlight: 16, sendAsyncWindow: 200 },
@@ -106,6 +106,8 @@ const plan = quick
           { fanout: 6, rate: 1 },
         ],
         durationMs: 10_000,
+        // At 1 message/s: 30 s, so that p99 is not decided by one unlucky message.
+        minMessages: 30,
         joinSpacingMs: 300,
       },
     };
@@ -492,7 +494,8 @@ function clusterSection(run: ClusterRun, load: ForeignLoad | undefined): string[
         : `**Membership did not converge within ${run.convergeSeconds.toFixed(0)} s** (a peer saw only ${run.minAlive} ` +
           `of ${c.peers - 1} others alive; ${run.connections} connection ends open): nothing was measured. `) +
       `Then, for each run (push restarted on the same cluster with its fan-out), ` +
-      `1 s of warm-up and ${c.durationMs / 1000} s of ${fmtBytes(c.payloadSize)} messages published at the rate shown ` +
+      `1 s of warm-up and ${c.durationMs / 1000} s (at least ${c.minMessages} messages, so longer at low rates) of ` +
+      `${fmtBytes(c.payloadSize)} messages published at the rate shown ` +
       `from peers chosen at random. Latency = publication to first delivery at a peer (push or pull), all peers; ` +
       `a push round reaches a peer with probability about 1 − e^−fanout, pull fetches the rest, within a pull ` +
       `interval or two: when more than 1% of deliveries come by pull (fan-out 3: about 5%), p99 is a pull latency, ` +

@@ -18,6 +18,12 @@ export interface ClusterConfig {
   readonly peers: number;
   readonly workers: number;
   readonly durationMs: number;
+  /**
+   * Fewest messages a run publishes: at low rates the run lasts longer than durationMs, because
+   * a p99 over a handful of messages is the luck of one or two of them (ten messages at 1/s gave
+   * 139 to 800 ms in back-to-back runs of the same cluster).
+   */
+  readonly minMessages: number;
   readonly payloadSize: number;
   readonly timings: ClusterTimings;
   /**
@@ -161,6 +167,11 @@ export async function runCluster(config: ClusterConfig): Promise<ClusterRun> {
   }
 }
 
+/** How long a run publishes: durationMs, or long enough for minMessages at its rate. */
+function runDurationMs(config: Pick<ClusterConfig, 'durationMs' | 'minMessages'> & { readonly rate: number }): number {
+  return Math.max(config.durationMs, Math.ceil((config.minMessages / config.rate) * 1000));
+}
+
 async function measure(
   all: <T>(cmd: string, args?: (w: number) => unknown) => Promise<T[]>,
   W: number,
@@ -175,7 +186,8 @@ async function measure(
     const warmup = Math.max(1, Math.round(config.rate));
     await all('cluster-reset', () => ({ first: firstId + 500_000, count: warmup }));
     await publishAndWait(all, W, N, config, 1_000, firstId + 500_000);
-    await all('cluster-reset', () => ({ first: firstId, count: Math.max(1, Math.round((config.rate * config.durationMs) / 1000)) }));
+    const durationMs = runDurationMs(config);
+    await all('cluster-reset', () => ({ first: firstId, count: Math.max(1, Math.round((config.rate * durationMs) / 1000)) }));
 
     const cpu = async (): Promise<number> => (await all<NodeJS.CpuUsage>('cpu')).reduce((s, c) => s + c.user + c.system, 0);
     // Cores of the idle cluster: each worker's CPU over its own clock between two readings, summed
@@ -196,7 +208,7 @@ async function measure(
     if (profileDir) await all('profile-start');
     const cpuBefore = await cpu();
     const start = now();
-    const { messages, complete, publishMs } = await publishAndWait(all, W, N, config, config.durationMs, firstId);
+    const { messages, complete, publishMs } = await publishAndWait(all, W, N, config, durationMs, firstId);
     const elapsedMs = now() - start;
     const cpuUsed = (await cpu()) - cpuBefore;
     if (profileDir) await all('profile-stop', (w) => ({ file: join(profileDir, `cluster-fanout${fanout}-rate${config.rate}-worker${w}.cpuprofile`) }));
