@@ -182,6 +182,17 @@ describe('readDirectly', () => {
     return { got: promise, errors };
   }
 
+  /**
+   * Sends one message through grpc-js (it reads a stream's first messages; readDirectly takes
+   * over after), then lets go of grpc-js's own data listeners so the take-over can be seen.
+   */
+  async function firstViaGrpc(writer: ClientGossipStream | ServerGossipStream, reader: ClientGossipStream | ServerGossipStream): Promise<void> {
+    const first = viaGrpc(reader, 1);
+    writer.write(Buffer.from('first'));
+    assert.deepEqual(await first, ['first']);
+    reader.removeAllListeners('data');
+  }
+
   function isClient(stream: ClientGossipStream | ServerGossipStream): boolean {
     return typeof (stream as ClientGossipStream).cancel === 'function' && !('sendMetadata' in stream);
   }
@@ -193,10 +204,7 @@ describe('readDirectly', () => {
       [call, client],
       [client, call],
     ] as const) {
-      const first = viaGrpc(reader, 1);
-      writer.write(Buffer.from('first'));
-      assert.deepEqual(await first, ['first']);
-      reader.removeAllListeners('data');
+      await firstViaGrpc(writer, reader);
       const { got, errors } = direct(reader, expected.length);
       for (const m of expected) writer.write(Buffer.from(m));
       assert.deepEqual(await got, expected);
@@ -231,10 +239,7 @@ describe('readDirectly', () => {
       [client, call],
       [call, client],
     ] as const) {
-      const first = viaGrpc(reader, 1);
-      writer.write(Buffer.from('first'));
-      await first;
-      reader.removeAllListeners('data');
+      await firstViaGrpc(writer, reader);
       const order: string[] = [];
       const taken = readDirectly(reader, (m) => order.push(m.toString()), assert.fail);
       assert.ok(taken !== undefined && taken !== 'never');
@@ -255,10 +260,7 @@ describe('readDirectly', () => {
 
   it("applies grpc-js's size limit of the call: an oversized message is an error, the one before it delivered", async () => {
     const { client, call } = await open(small, smallCalls);
-    const first = viaGrpc(call, 1);
-    client.write(Buffer.from('first'));
-    await first;
-    call.removeAllListeners('data');
+    await firstViaGrpc(client, call);
     const { got, errors } = direct(call, 1);
     client.write(Buffer.alloc(1_000, 7));
     client.write(Buffer.alloc(1_001, 7));
