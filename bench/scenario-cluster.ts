@@ -172,6 +172,11 @@ function runDurationMs(config: Pick<ClusterConfig, 'durationMs' | 'minMessages'>
   return Math.max(config.durationMs, Math.ceil((config.minMessages / config.rate) * 1000));
 }
 
+/** How many messages a run of `durationMs` at `rate` per second publishes (at least one). */
+function messagesIn(rate: number, durationMs: number): number {
+  return Math.max(1, Math.round((rate * durationMs) / 1000));
+}
+
 async function measure(
   all: <T>(cmd: string, args?: (w: number) => unknown) => Promise<T[]>,
   W: number,
@@ -183,11 +188,10 @@ async function measure(
 ): Promise<ClusterResult> {
   {
     // Warm-up (JIT, bursts, the first pull rounds): a second of traffic, not measured.
-    const warmup = Math.max(1, Math.round(config.rate));
-    await all('cluster-reset', () => ({ first: firstId + 500_000, count: warmup }));
+    await all('cluster-reset', () => ({ first: firstId + 500_000, count: messagesIn(config.rate, 1_000) }));
     await publishAndWait(all, W, N, config, 1_000, firstId + 500_000);
     const durationMs = runDurationMs(config);
-    await all('cluster-reset', () => ({ first: firstId, count: Math.max(1, Math.round((config.rate * durationMs) / 1000)) }));
+    await all('cluster-reset', () => ({ first: firstId, count: messagesIn(config.rate, durationMs) }));
 
     const cpu = async (): Promise<number> => (await all<NodeJS.CpuUsage>('cpu')).reduce((s, c) => s + c.user + c.system, 0);
     // Cores of the idle cluster: each worker's CPU over its own clock between two readings, summed
@@ -269,7 +273,7 @@ async function publishAndWait(
   firstId: number,
 ): Promise<{ messages: number; complete: boolean; publishMs: number }> {
   const rate = config.rate;
-  const messages = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const messages = messagesIn(rate, durationMs);
   const plans: Array<Array<{ id: number; peer: number; atMs: number }>> = Array.from({ length: W }, () => []);
   for (let k = 0; k < messages; k++) {
     const origin = Math.floor(Math.random() * N);
